@@ -1,0 +1,1 @@
+"""West extension commands: thin argument handling over the library modules."""

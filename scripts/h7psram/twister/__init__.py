@@ -1,0 +1,1 @@
+"""Twister-style device testing: pytest plugin and testcase.yaml handling."""

@@ -1,0 +1,208 @@
+"""memcheck verdicts on small firmware images built here with arm-none-eabi-gcc."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from h7psram import boards, memcheck
+from h7psram.errors import InputError
+
+from memcheck_elfbuild import Layout, build_elf, regions_for
+
+BOARD = "devebox_h7a3"
+
+
+@pytest.fixture(scope="module")
+def board():
+    return boards.load_board(BOARD)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "h7psram.memcheck", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_correct_image_passes(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout())
+    report = memcheck.check_elf(elf, board)
+    assert report.ok, report.format_text()
+    psram = regions_for(board)["psram"]
+    assert [(s.start, s.end) for s in report.heap] == [(psram.start, psram.end)]
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "OK: all placement rules hold" in res.stdout
+    assert "psram" in res.stdout
+
+
+@pytest.mark.parametrize("boardname", ["devebox_h7a3", "weact_mini_h7a3"])
+def test_every_board_accepts_a_correct_image(tmp_path, boardname):
+    b = boards.load_board(boardname)
+    assert memcheck.check_elf(build_elf(tmp_path, b, Layout()), b).ok
+
+
+def test_heap_in_internal_ram_is_rejected(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(
+        heap="_heap_start = ORIGIN(SRAM) + 64K; _heap_end = ORIGIN(SRAM) + 512K;"))
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 1
+    assert "error: _heap_start.._heap_end at 0x24010000: GC heap must be in the PSRAM window" \
+        in res.stdout
+
+
+def test_stack_in_psram_is_rejected(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(
+        stack="_sstack = ORIGIN(PSRAM) + 4M; _estack = _sstack + 16K;"))
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 1
+    assert "error: _sstack.._estack at 0x90400000: stack must be in internal RAM" in res.stdout
+
+
+def test_data_and_bss_in_psram_are_rejected(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(
+        data_region="PSRAM",
+        heap="_heap_start = ORIGIN(PSRAM) + 1M; _heap_end = ORIGIN(PSRAM) + LENGTH(PSRAM);"))
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 1
+    assert "error: .data at 0x90000000: writable section (.data/.bss type) must be in internal RAM" \
+        in res.stdout
+    assert "error: .bss at 0x900" in res.stdout
+
+
+def test_heap_past_the_psram_window_is_rejected(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(
+        heap="_heap_start = ORIGIN(PSRAM); _heap_end = ORIGIN(PSRAM) + LENGTH(PSRAM) + 4K;"))
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 1
+    assert "error: _heap_start.._heap_end at 0x90801000: GC heap runs past the end of the PSRAM " \
+           "window (0x90800000)" in res.stdout
+
+
+def test_missing_heap_symbols_are_a_violation(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(heap=None))
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 1
+    assert "_heap_start, _heap_end at 0x00000000: heap symbols missing" in res.stdout
+
+
+def test_overlapping_sections_are_rejected(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(
+        defines=["-DOVERLAP"],
+        extra_sections=".overlapping ADDR(.bss) : AT(LOADADDR(.data) + SIZEOF(.data)) "
+                       "{ KEEP(*(.overlapping)) } > SRAM"))
+    report = memcheck.check_elf(elf, board)
+    assert not report.ok
+    assert any(v.subject == ".overlapping" and "overlaps .bss" in v.rule
+               for v in report.violations), report.format_text()
+
+
+def test_split_heap_table_is_read_from_the_elf(tmp_path, board):
+    r = regions_for(board)
+    good = f"{{(unsigned char *)0x{r['psram'].start:x}u, 0x{r['psram'].size:x}u}}, {{0, 0}}"
+    elf = build_elf(tmp_path / "good", board, Layout(
+        heap="_heap_start = ORIGIN(SRAM) + 128K; _heap_end = ORIGIN(SRAM) + 512K;",
+        gc_blocks=good))
+    report = memcheck.check_elf(elf, board)
+    assert report.ok, report.format_text()
+    assert report.split_heap
+    assert (r["psram"].start, r["psram"].end) in [(s.start, s.end) for s in report.heap]
+
+    internal_only = f"{{(unsigned char *)0x{r['sram'].start + 0x80000:x}u, 0x10000u}}"
+    elf = build_elf(tmp_path / "bad", board, Layout(
+        heap="_heap_start = ORIGIN(SRAM) + 128K; _heap_end = ORIGIN(SRAM) + 256K;",
+        gc_blocks=internal_only))
+    report = memcheck.check_elf(elf, board)
+    assert [v.rule for v in report.violations if "no GC area in the PSRAM window" in v.rule]
+
+
+def test_split_heap_block_past_the_window(tmp_path, board):
+    r = regions_for(board)
+    past = f"{{(unsigned char *)0x{r['psram'].start:x}u, 0x{r['psram'].size + 0x100:x}u}}"
+    elf = build_elf(tmp_path, board, Layout(
+        heap="_heap_start = ORIGIN(SRAM) + 128K; _heap_end = ORIGIN(SRAM) + 512K;",
+        gc_blocks=past))
+    report = memcheck.check_elf(elf, board)
+    assert any("runs past the end of the PSRAM window" in v.rule for v in report.violations)
+
+
+def test_json_output(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(
+        stack="_sstack = ORIGIN(PSRAM) + 4M; _estack = _sstack + 16K;"))
+    res = run_cli("--elf", elf, "--board", BOARD, "--format", "json")
+    assert res.returncode == 1
+    doc = json.loads(res.stdout)
+    assert doc["ok"] is False and doc["board"] == BOARD
+    assert {"subject": "_sstack.._estack", "address": 0x90400000} .items() <= \
+        doc["violations"][0].items()
+    kinds = {r["kind"] for r in doc["regions"]}
+    assert {"flash", "dtcm", "sram", "psram"} <= kinds
+
+
+def test_region_use_is_reported(tmp_path, board):
+    report = memcheck.check_elf(build_elf(tmp_path, board, Layout()), board)
+    by_kind = {}
+    for r in report.regions:
+        by_kind.setdefault(r.kind, 0)
+        by_kind[r.kind] += r.used
+    assert by_kind["psram"] == regions_for(board)["psram"].size  # the whole window is heap
+    assert by_kind["flash"] > 0 and by_kind["dtcm"] == 16 * 1024
+
+
+# --- unusable inputs: exit 2 and one line -----------------------------------------------------
+
+
+def _one_line_error(res, fragment):
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_random_bytes(tmp_path):
+    f = tmp_path / "noise.elf"
+    f.write_bytes(random.Random(7).randbytes(4096))
+    _one_line_error(run_cli("--elf", f, "--board", BOARD), f"{f}: not an ELF file")
+
+
+def test_truncated_elf(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout())
+    cut = tmp_path / "cut.elf"
+    cut.write_bytes(elf.read_bytes()[:600])
+    _one_line_error(run_cli("--elf", cut, "--board", BOARD), f"{cut}: truncated ELF")
+
+
+def test_host_elf(tmp_path):
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no host C compiler")
+    src = tmp_path / "host.c"
+    src.write_text("int main(void) { return 0; }\n")
+    out = tmp_path / "host.elf"
+    subprocess.run([cc, "-o", str(out), str(src)], check=True)
+    _one_line_error(run_cli("--elf", out, "--board", BOARD), "wrong architecture")
+
+
+def test_directory_as_elf(tmp_path):
+    _one_line_error(run_cli("--elf", tmp_path, "--board", BOARD), "is a directory")
+
+
+def test_missing_build_directory(tmp_path):
+    _one_line_error(run_cli("-d", tmp_path / "nope", "--board", BOARD), "build directory not found")
+
+
+def test_unknown_board(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout())
+    res = run_cli("--elf", elf, "--board", "no_such_board")
+    _one_line_error(res, "devebox_h7a3")
+
+
+def test_library_raises_input_error(tmp_path, board):
+    with pytest.raises(InputError, match="not an ELF"):
+        memcheck.check_elf(__file__, board)

@@ -1,0 +1,1 @@
+from westws import west_workspace  # noqa: F401  (session fixture)
