@@ -1,0 +1,12 @@
+"""Flash runners: one module per tool, sharing the base class in ``core``."""
+
+from h7psram.runners.core import (  # noqa: F401
+    FlashContext,
+    FlashFailed,
+    Runner,
+    ToolFailed,
+    ToolNotFound,
+    VerifyMismatch,
+    get_runner_class,
+    runner_classes,
+)

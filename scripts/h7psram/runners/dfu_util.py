@@ -1,0 +1,296 @@
+"""Flash over USB DFU with dfu-util: the STM32 ROM bootloader (0483:df11) or mboot.
+
+The default command is the one the original write-up ran by hand::
+
+    dfu-util -a 0 -D BUILD_DIR/firmware.dfu
+
+Before it runs, ``dfu-util -l`` must show exactly one bootloader (or the one
+chosen with ``--serial``), its alt setting must be the internal flash, and the
+``.dfu`` must validate and fit in the board's flash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from h7psram import dfuse
+from h7psram.errors import InputError
+from h7psram.runners.core import (
+    FlashFailed,
+    Runner,
+    ToolFailed,
+    ToolNotFound,
+    ToolResult,
+    VerifyMismatch,
+    register,
+)
+
+_FOUND_RE = re.compile(r"^Found (DFU|Runtime): \[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]\s*(.*)$")
+_FIELD_RE = re.compile(r'(\w+)=("[^"]*"|[^,\s]*)')
+
+# Said when no bootloader shows up and the board description has no hint of its own.
+GENERIC_DFU_HINT = "connect BOOT0 to 3V3 (or hold the BOOT key) and plug USB in again"
+
+
+@dataclass
+class DfuDevice:
+    vid: int
+    pid: int
+    path: str
+    serial: str
+    devnum: str = ""
+    runtime: bool = False
+    alts: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def is_rom_bootloader(self) -> bool:
+        """ST's ROM bootloader also offers option bytes; mboot offers flash only."""
+        return any(name.lstrip("@").startswith("Option Bytes") for name in self.alts.values())
+
+    def describe(self) -> str:
+        return f"{self.vid:04x}:{self.pid:04x} serial {self.serial} at path {self.path}"
+
+
+def parse_listing(text: str) -> list[DfuDevice]:
+    """The devices in ``dfu-util -l`` output, one entry per device with all its alt settings."""
+    devices: dict[tuple[str, str, str], DfuDevice] = {}
+    for line in text.splitlines():
+        m = _FOUND_RE.match(line.strip())
+        if not m:
+            continue
+        fields = {k: v.strip('"') for k, v in _FIELD_RE.findall(m[4])}
+        key = (fields.get("path", ""), fields.get("devnum", ""), fields.get("serial", ""))
+        dev = devices.get(key)
+        if dev is None:
+            dev = devices[key] = DfuDevice(
+                vid=int(m[2], 16),
+                pid=int(m[3], 16),
+                path=fields.get("path", ""),
+                serial=fields.get("serial", ""),
+                devnum=fields.get("devnum", ""),
+                runtime=m[1] == "Runtime",
+            )
+        if "alt" in fields and fields["alt"].isdigit():
+            dev.alts[int(fields["alt"])] = fields.get("name", "")
+    return list(devices.values())
+
+
+def _vid_pid(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"'{text}' is not VID:PID in hex, e.g. 0483:df11")
+    return int(m[1], 16), int(m[2], 16)
+
+
+@register
+class DfuUtilRunner(Runner):
+    name = "dfu-util"
+    program = "dfu-util"
+    install_hint = "apt install dfu-util"
+    summary = "USB DFU through the STM32 ROM bootloader or mboot (default)"
+
+    @classmethod
+    def add_options(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--alt", type=int, default=0, help="DFU alt setting of the internal flash (default 0)")
+        parser.add_argument("--device", type=_vid_pid, default=(dfuse.ST_VID, dfuse.ST_DFU_PID),
+                            metavar="VID:PID", help="USB IDs of the bootloader (default 0483:df11)")
+        parser.add_argument("--bin", action="store_true",
+                            help="write firmware.bin at the start of flash and leave DFU mode, instead of firmware.dfu")
+        parser.add_argument("--file", help="flash this .dfu (or with --bin, this .bin) instead of the build's")
+        parser.add_argument("--verify", action="store_true",
+                            help="read every written range back with 'dfu-util -U' and compare")
+        parser.add_argument("--mboot", nargs="?", const="", default=None, metavar="MBOOT_DFU",
+                            help="install MicroPython's mboot first if the board still runs the ROM bootloader, "
+                                 "then the application (default file: the build's mboot .dfu)")
+
+    # ------------------------------------------------------------ device search
+
+    def list_devices(self) -> list[DfuDevice]:
+        result = self._run_quiet([self.require(), "-l"])
+        vid, pid = self.options.device
+        if result.returncode != 0 and "Found " not in result.output:
+            last = result.last_line(r"^dfu-util: ") or result.last_line(r"\S") or "no output"
+            raise ToolFailed(f"'dfu-util -l' failed (exit {result.returncode}): {last}", result.returncode)
+        return [d for d in parse_listing(result.output) if (d.vid, d.pid) == (vid, pid) and not d.runtime]
+
+    def _run_quiet(self, argv: list[str]) -> ToolResult:
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        except FileNotFoundError:
+            raise ToolNotFound(self.program, self.install_hint) from None
+        return ToolResult(proc.returncode, proc.stdout.decode(errors="replace"))
+
+    def dfu_mode_hint(self) -> str:
+        hint = getattr(self.ctx.board, "dfu_hint", None) if self.ctx.board is not None else None
+        return hint or GENERIC_DFU_HINT
+
+    def select_device(self) -> DfuDevice:
+        vid, pid = self.options.device
+        devices = self.list_devices()
+        if not devices:
+            raise FlashFailed(
+                f"no DFU device {vid:04x}:{pid:04x} found by 'dfu-util -l': put the board in DFU mode "
+                f"({self.dfu_mode_hint()})"
+            )
+        if self.ctx.serial:
+            chosen = [d for d in devices if d.serial == self.ctx.serial]
+            if not chosen:
+                serials = ", ".join(d.serial for d in devices)
+                raise FlashFailed(f"no DFU device with serial {self.ctx.serial} (found: {serials})")
+            devices = chosen
+        if len(devices) > 1:
+            serials = ", ".join(d.serial for d in devices)
+            raise FlashFailed(f"{len(devices)} DFU devices found (serials {serials}): choose one with --serial")
+        return devices[0]
+
+    def check_alt(self, dev: DfuDevice) -> None:
+        alt = self.options.alt
+        name = dev.alts.get(alt)
+        if name is None or not name.lstrip("@").startswith("Internal Flash"):
+            flash_alts = [a for a, n in dev.alts.items() if n.lstrip("@").startswith("Internal Flash")]
+            better = f"; the internal flash is alt {flash_alts[0]} (use --alt {flash_alts[0]})" if flash_alts else ""
+            raise FlashFailed(f"{dev.describe()}: alt {alt} is '{name or 'absent'}', not the internal flash{better}")
+        # The chip's own description of its flash should match the board's; an
+        # early H7A3 ROM revision misreports its sectors, so only warn.
+        try:
+            layout = dfuse.parse_layout(name)[0]
+        except InputError:
+            self.ctx.warn(f"{dev.describe()}: cannot read the flash layout '{name}'")
+            return
+        flash = self.ctx.flash_region()
+        if (layout.start, layout.size) != (flash.start, flash.size):
+            self.ctx.warn(
+                f"device reports '{name}' ({layout.size // 1024} KiB at 0x{layout.start:08X}), board "
+                f"{self.ctx.build.board} has {flash.size // 1024} KiB at 0x{flash.start:08X}; writing anyway"
+            )
+
+    # ----------------------------------------------------------------- images
+
+    def image_path(self) -> Path:
+        if self.options.file:
+            return Path(self.options.file)
+        return self.ctx.build.output("bin" if self.options.bin else "dfu")
+
+    def load_checked_dfu(self, path: Path) -> dfuse.DfuseImage:
+        image = dfuse.read_dfuse(path)
+        dfuse.check_ids(image, *self.options.device)
+        dfuse.check_within(image, self.ctx.flash_region())
+        return image
+
+    def bin_elements(self, path: Path) -> list[dfuse.DfuseElement]:
+        flash = self.ctx.flash_region()
+        (addr, data), = dfuse.dfuse_from_bin(path, flash.start)
+        if len(data) > flash.size:
+            raise FlashFailed(f"{path}: {len(data)} bytes do not fit in {flash.name} ({flash.size} bytes)")
+        return [dfuse.DfuseElement(addr, data)]
+
+    # -------------------------------------------------------------- commands
+
+    def base_command(self) -> list[str]:
+        cmd = [self.program, "-a", str(self.options.alt)]
+        if self.ctx.serial:
+            cmd += ["-S", self.ctx.serial]
+        return cmd
+
+    def download_command(self, path: Path) -> list[str]:
+        if self.options.bin:
+            flash = self.ctx.flash_region()
+            return self.base_command() + ["-s", f"0x{flash.start:08X}:leave", "-D", str(path)] + self.ctx.tool_args
+        return self.base_command() + ["-D", str(path)] + self.ctx.tool_args
+
+    def download(self, path: Path) -> None:
+        self.ctx.info(f"writing {path} with dfu-util")
+        result = self.run_tool(self.download_command(path))
+        if result.returncode != 0:
+            self.raise_failure(result, path)
+
+    def raise_failure(self, result: ToolResult, path: Path) -> None:
+        text = result.output
+        if "No DFU capable USB device available" in text:
+            raise FlashFailed(f"the DFU device went away while writing {path}: {self.dfu_mode_hint()} and retry")
+        if "More than one DFU capable USB device found" in text:
+            raise FlashFailed("several DFU devices found: choose one with --serial")
+        if "LIBUSB_ERROR_ACCESS" in text or "Cannot open DFU device" in text:
+            raise FlashFailed("dfu-util cannot open the USB device: no permission (add a udev rule for 0483:df11)")
+        last = result.last_line(r"^dfu-util: ") or result.last_line(r"\S") or "no output"
+        raise ToolFailed(f"dfu-util failed writing {path} (exit {result.returncode}): {last}", result.returncode)
+
+    def verify(self, elements: list[dfuse.DfuseElement], what: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="h7psram-verify-") as tmp:
+            for i, elem in enumerate(elements):
+                readback = Path(tmp) / f"element{i}.bin"
+                cmd = self.base_command() + ["-s", f"0x{elem.address:08X}:{len(elem.data)}", "-U", str(readback)]
+                result = self.run_tool(cmd)
+                if result.returncode != 0 or not readback.exists():
+                    last = result.last_line(r"^dfu-util: ") or f"exit {result.returncode}"
+                    raise ToolFailed(f"dfu-util could not read back 0x{elem.address:08X} to verify: {last}",
+                                     result.returncode or 1)
+                got = readback.read_bytes()
+                if got[: len(elem.data)] != elem.data:
+                    offset = next((k for k, (a, b) in enumerate(zip(elem.data, got)) if a != b), len(got))
+                    wrote = f"0x{elem.data[offset]:02x}" if offset < len(elem.data) else "-"
+                    read = f"0x{got[offset]:02x}" if offset < len(got) else "nothing"
+                    raise VerifyMismatch(
+                        f"{what}: flash verify mismatch at 0x{elem.address + offset:08X}: wrote {wrote}, read {read}"
+                    )
+        self.ctx.info(f"verified {sum(len(e.data) for e in elements)} bytes")
+
+    # ------------------------------------------------------------------ flash
+
+    def flash(self) -> None:
+        self.require()
+        path = self.image_path()
+        if self.options.bin:
+            elements = self.bin_elements(path)
+        else:
+            elements = self.load_checked_dfu(path).elements
+        mboot_image = self.load_mboot() if self.options.mboot is not None else None
+        if mboot_image is not None:
+            self.check_clear_of_mboot(elements, mboot_image, path)
+
+        dev = self.select_device()
+        self.check_alt(dev)
+        if mboot_image is not None:
+            if dev.is_rom_bootloader:
+                self.ctx.info(f"{dev.describe()} runs the ROM bootloader: installing mboot first")
+                self.download(Path(mboot_image.path))
+                if self.options.verify:
+                    self.verify(mboot_image.elements, Path(mboot_image.path))
+            else:
+                self.ctx.info(f"{dev.describe()} runs mboot already: writing the application only")
+        self.download(path)
+        if self.options.verify:
+            if self.options.bin:
+                self.ctx.warn("--verify with --bin: the board has left DFU mode, nothing to read back")
+            else:
+                self.verify(elements, path)
+
+    # ------------------------------------------------------------------ mboot
+
+    def load_mboot(self) -> dfuse.DfuseImage:
+        if self.options.mboot:
+            path = Path(self.options.mboot)
+        elif self.ctx.build.has_output("mboot_dfu"):
+            path = self.ctx.build.output("mboot_dfu")
+        else:
+            raise InputError(
+                f"{self.ctx.build.build_dir}: --mboot given but the build has no mboot image "
+                "(build mboot, or pass --mboot FILE)"
+            )
+        return self.load_checked_dfu(path)
+
+    def check_clear_of_mboot(self, elements: list[dfuse.DfuseElement], mboot: dfuse.DfuseImage, app: Path) -> None:
+        """mboot refuses writes to its own sectors; catch that here, with the addresses."""
+        lo = min(e.address for e in mboot.elements)
+        hi = max(e.end for e in mboot.elements)
+        for elem in elements:
+            if elem.address < hi and elem.end > lo:
+                raise FlashFailed(
+                    f"{app}: data at 0x{elem.address:08X}-0x{elem.end - 1:08X} overlaps mboot "
+                    f"(0x{lo:08X}-0x{hi - 1:08X}); link the application after the bootloader"
+                )

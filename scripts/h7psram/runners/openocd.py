@@ -1,0 +1,86 @@
+"""Flash over SWD with OpenOCD, holding NRST low while it attaches.
+
+The boards' firmware may reconfigure the SWD pins or sleep, so the debugger
+must connect under reset (the write-up: "Configure the debugger to assert RST
+during attach")::
+
+    openocd -f interface/stlink.cfg -f target/stm32h7x.cfg
+            -c "reset_config srst_only connect_assert_srst"
+            -c "program firmware.elf verify reset exit"
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from h7psram.runners.core import FlashFailed, Runner, ToolFailed, VerifyMismatch, register
+
+# Characters that make a Tcl word need braces.
+_TCL_SPECIAL = re.compile(r'[\s{}\[\]$\\";]')
+
+
+def tcl_word(text: str) -> str:
+    if not text or _TCL_SPECIAL.search(text):
+        if "{" in text or "}" in text:
+            raise FlashFailed(f"'{text}': braces in a path cannot be passed to OpenOCD")
+        return "{" + text + "}"
+    return text
+
+
+@register
+class OpenOcdRunner(Runner):
+    name = "openocd"
+    program = "openocd"
+    install_hint = "apt install openocd"
+    summary = "SWD through an ST-LINK (or another probe) with OpenOCD, connect under reset"
+
+    @classmethod
+    def add_options(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--interface", default="stlink",
+                            help="OpenOCD interface config under interface/ (default stlink)")
+        parser.add_argument("--openocd-target", default="stm32h7x",
+                            help="OpenOCD target config under target/ (default stm32h7x)")
+        parser.add_argument("--adapter-speed", type=int, metavar="KHZ", help="SWD clock in kHz")
+        parser.add_argument("--elf", help="program this ELF instead of the build's")
+
+    def command(self, elf: Path) -> list[str]:
+        cmd = [self.program, "-f", f"interface/{self.options.interface}.cfg"]
+        if self.ctx.serial:
+            cmd += ["-c", f"adapter serial {tcl_word(self.ctx.serial)}"]
+        if self.options.adapter_speed:
+            cmd += ["-c", f"adapter speed {self.options.adapter_speed}"]
+        cmd += [
+            "-f", f"target/{self.options.openocd_target}.cfg",
+            "-c", "reset_config srst_only connect_assert_srst",
+            "-c", f"program {tcl_word(str(elf))} verify reset exit",
+        ]
+        return cmd + self.ctx.tool_args
+
+    def flash(self) -> None:
+        self.require()
+        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
+        if not elf.is_file():
+            raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
+        self.ctx.info(f"programming {elf} with OpenOCD (NRST asserted during attach)")
+        result = self.run_tool(self.command(elf))
+        if "** Verify Failed **" in result.output:
+            diff = result.last_line(r"(?i)diff \d+ address")
+            extra = f" ({diff})" if diff else ""
+            raise VerifyMismatch(f"openocd: flash verify mismatch after programming {elf}{extra}")
+        self.check_verify(result, str(elf))
+        if result.returncode == 0:
+            return
+        out = result.output
+        if "** Programming Failed **" in out:
+            why = result.last_line(r"^Error: ") or "see the output above"
+            raise ToolFailed(f"openocd: programming {elf} failed: {why}", result.returncode)
+        if re.search(r"open failed|No ST-?LINK|unable to find|no device found", out, re.I):
+            raise FlashFailed(f"openocd found no {self.options.interface} probe: check its USB cable and udev rules")
+        if re.search(r"init mode failed|unable to connect to the target|Error connecting DP", out, re.I):
+            raise FlashFailed(
+                "openocd cannot attach: check SWDIO, SWCLK, GND and NRST wiring (NRST is held low during attach)"
+            )
+        why = result.last_line(r"^Error: ") or result.last_line(r"\S") or "no output"
+        raise ToolFailed(f"openocd failed (exit {result.returncode}): {why}", result.returncode)

@@ -1,0 +1,76 @@
+"""Flash over SWD with pyOCD, connecting under reset.
+
+pyOCD has no built-in target for the STM32H7A3 (its built-ins stop at H723,
+H743 and the 128 KiB H7B0), so the part comes from ST's STM32H7 CMSIS device
+pack (Keil.STM32H7xx_DFP), where the LQFP100 chip on both boards is
+``STM32H7A3VITx``; pyOCD spells target names in lower case::
+
+    pyocd pack install stm32h7a3vitx      # once
+    pyocd flash -t stm32h7a3vitx -O connect_mode=under-reset firmware.elf
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from h7psram.errors import InputError
+from h7psram.runners.core import FlashFailed, Runner, ToolFailed, register
+
+# Board MCU name (``Board.mcu``) -> pyOCD target of the part fitted on these boards
+# (STM32H7A3VIT6: LQFP100, no SMPS, hence no "Q" suffix).
+PYOCD_TARGETS = {"STM32H7A3": "stm32h7a3vitx"}
+
+
+def pyocd_target_for(mcu: str) -> str:
+    try:
+        return PYOCD_TARGETS[mcu]
+    except KeyError:
+        raise InputError(f"no pyOCD target known for MCU {mcu}") from None
+
+
+@register
+class PyOcdRunner(Runner):
+    name = "pyocd"
+    program = "pyocd"
+    install_hint = "pip install pyocd"
+    summary = "SWD with pyOCD (needs the STM32H7 CMSIS pack), connect under reset"
+
+    @classmethod
+    def add_options(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--target", default="stm32h7a3vitx", help="pyOCD target name (default stm32h7a3vitx)")
+        parser.add_argument("--frequency", metavar="HZ", help="SWD clock, e.g. 4000000 or 4M")
+        parser.add_argument("--pack", help="CMSIS pack file to load the target from (instead of the installed packs)")
+        parser.add_argument("--elf", help="program this ELF instead of the build's")
+
+    def command(self, elf: Path) -> list[str]:
+        cmd = [self.program, "flash", "-t", self.options.target, "-O", "connect_mode=under-reset"]
+        if self.ctx.serial:
+            cmd += ["-u", self.ctx.serial]
+        if self.options.frequency:
+            cmd += ["-f", str(self.options.frequency)]
+        if self.options.pack:
+            cmd += ["--pack", self.options.pack]
+        return cmd + self.ctx.tool_args + [str(elf)]
+
+    def flash(self) -> None:
+        self.require()
+        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
+        if not elf.is_file():
+            raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
+        self.ctx.info(f"programming {elf} with pyOCD (target {self.options.target}, connect under reset)")
+        result = self.run_tool(self.command(elf))
+        self.check_verify(result, str(elf))
+        if result.returncode == 0:
+            return
+        out = result.output
+        target = self.options.target
+        if re.search(r"not recognized|unknown target|no such target", out, re.I) and target in out.lower():
+            raise FlashFailed(
+                f"pyocd does not know target '{target}': install ST's STM32H7 pack with 'pyocd pack install {target}'"
+            )
+        if re.search(r"no (connected|available|matching) (debug )?probe", out, re.I):
+            raise FlashFailed("pyocd found no debug probe: check its USB cable, or choose one with --serial")
+        why = result.last_line(r"(?i)error") or result.last_line(r"\S") or "no output"
+        raise ToolFailed(f"pyocd failed (exit {result.returncode}): {why}", result.returncode)

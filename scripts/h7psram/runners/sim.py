@@ -1,0 +1,52 @@
+"""The simulator as a flash target: run the build's ELF in ``python -m h7psram.sim``.
+
+The simulator runs in the foreground on this terminal, and its exit status is
+the command's (3 when the firmware faults; see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from h7psram.runners.core import FlashFailed, Runner, ToolFailed, register
+
+
+@register
+class SimRunner(Runner):
+    name = "sim"
+    program = sys.executable
+    install_hint = "pip install -e . (the h7psram package provides the simulator)"
+    summary = "run the firmware in the board simulator instead of on hardware"
+
+    @classmethod
+    def add_options(cls, parser: argparse.ArgumentParser) -> None:
+        uart = parser.add_mutually_exclusive_group()
+        uart.add_argument("--pty", action="store_true", help="put the simulated UART on a new pseudo-terminal")
+        uart.add_argument("--stdio", action="store_true", help="put the simulated UART on this terminal")
+        parser.add_argument("--fault", action="append", default=[], metavar="F",
+                            help="inject a PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B")
+        parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
+        parser.add_argument("--elf", help="run this ELF instead of the build's")
+
+    def command(self, elf: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "h7psram.sim", "--board", self.ctx.build.board]
+        if self.options.pty:
+            cmd.append("--pty")
+        if self.options.stdio:
+            cmd.append("--stdio")
+        for fault in self.options.fault:
+            cmd += ["--fault", fault]
+        if self.options.max_seconds is not None:
+            cmd += ["--max-seconds", f"{self.options.max_seconds:g}"]
+        return cmd + self.ctx.tool_args + [str(elf)]
+
+    def flash(self) -> None:
+        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
+        if not elf.is_file():
+            raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
+        rc = self.run_foreground(self.command(elf), env=self.env_with_package_path())
+        if rc != 0:
+            what = "the firmware faulted, report above" if rc == 3 else "see its output above"
+            raise ToolFailed(f"simulator exited with status {rc} ({what})", rc)

@@ -1,0 +1,218 @@
+"""The dfu-util runner against a fake dfu-util that records its arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import MBOOT_LISTING, ROM_LISTING, SECOND_BOARD
+from runner_helpers import make_runner
+
+from h7psram import dfuse
+from h7psram.errors import CheckFailed, InputError
+from h7psram.runners.core import FlashFailed, ToolFailed, ToolNotFound, VerifyMismatch
+from h7psram.runners.dfu_util import DfuUtilRunner, parse_listing
+
+PROGRESS = "Download\t[=========================] 100%          144 bytes\nDownload done.\n"
+
+
+def test_listing_from_the_write_up_is_one_device_with_three_alts():
+    (dev,) = parse_listing(ROM_LISTING)
+    assert (dev.vid, dev.pid, dev.serial, dev.path) == (0x0483, 0xDF11, "376E356F3339", "1-1.1")
+    assert dev.alts[0] == "@Internal Flash   /0x08000000/256*08Kg"
+    assert dev.alts[1].startswith("@Option Bytes") and dev.alts[2].startswith("@OTP Memory")
+    assert dev.is_rom_bootloader
+    assert not parse_listing(MBOOT_LISTING)[0].is_rom_bootloader
+    assert [d.serial for d in parse_listing(ROM_LISTING + SECOND_BOARD)] == ["376E356F3339", "3A7F21453338"]
+
+
+def test_default_command_is_the_write_ups(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-D"], "output": PROGRESS})
+    h = make_runner(DfuUtilRunner, build_dir, board)
+    h.runner.flash()
+    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")]]
+    # dfu-util's progress reaches the user as it comes, not swallowed.
+    assert b"Download\t[=========================] 100%" in h.output
+    assert h.warnings == []
+
+
+def test_serial_selects_one_of_two_boards(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING + SECOND_BOARD})
+    make_runner(DfuUtilRunner, build_dir, board, serial="3A7F21453338").runner.flash()
+    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-S", "3A7F21453338", "-D", str(build_dir / "firmware.dfu")]
+
+
+def test_two_boards_without_serial_asks_for_it(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING + SECOND_BOARD})
+    with pytest.raises(FlashFailed, match=r"2 DFU devices found \(serials 376E356F3339, 3A7F21453338\).*--serial"):
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+    assert fake_tools.calls("dfu-util") == [["-l"]]
+
+
+def test_unknown_serial_lists_the_ones_present(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    with pytest.raises(FlashFailed, match="no DFU device with serial NOPE .found: 376E356F3339."):
+        make_runner(DfuUtilRunner, build_dir, board, serial="NOPE").runner.flash()
+
+
+def test_no_device_says_how_to_enter_dfu_mode(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": "dfu-util 0.11\n\n"})
+    with pytest.raises(FlashFailed) as exc:
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+    msg = str(exc.value)
+    assert "no DFU device 0483:df11 found by 'dfu-util -l'" in msg and "BOOT0" in msg and "\n" not in msg
+    assert fake_tools.calls("dfu-util") == [["-l"]]
+
+
+def test_other_usb_dfu_devices_do_not_count(fake_tools, build_dir, board):
+    other = ROM_LISTING.replace("0483:df11", "1d50:6017")
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": other})
+    with pytest.raises(FlashFailed, match="no DFU device 0483:df11"):
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+
+
+def test_bin_is_written_at_flash_start_and_leaves(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--bin"]).runner.flash()
+    assert fake_tools.calls("dfu-util")[1] == [
+        "-a", "0", "-s", "0x08000000:leave", "-D", str(build_dir / "firmware.bin")]
+
+
+def test_arguments_after_double_dash_go_to_the_tool(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, tool_args=["-t", "2048"]).runner.flash()
+    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-D", str(build_dir / "firmware.dfu"), "-t", "2048"]
+
+
+def test_missing_dfu_util_names_the_package(fake_tools, build_dir, board):
+    with pytest.raises(ToolNotFound, match=r"^dfu-util not found: install it with 'apt install dfu-util'$"):
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+
+
+def test_failed_download_reports_dfu_utils_error_and_status(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING},
+                       {"when": ["-D"], "output": "Erase   \t[====    ] 20%\ndfu-util: Error during download get_status\n",
+                        "rc": 74})
+    with pytest.raises(ToolFailed, match="exit 74.*Error during download get_status") as exc:
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+    assert exc.value.exit_code == 74
+
+
+def test_usb_permission_problem_is_named(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING},
+                       {"when": ["-D"], "output": "dfu-util: Cannot open DFU device 0483:df11 found on devnum 10 "
+                                                 "(LIBUSB_ERROR_ACCESS)\n", "rc": 74})
+    with pytest.raises(FlashFailed, match="no permission .add a udev rule"):
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+
+
+def test_dfu_outside_flash_is_refused_before_any_usb_traffic(fake_tools, build_dir, board):
+    dfuse.write_dfuse(build_dir / "firmware.dfu", [(0x08000000, b"\0" * 64), (0x24000000, b"ram!")])
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    with pytest.raises(CheckFailed, match=r"element 0x24000000-0x24000003 .* outside"):
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+    assert fake_tools.calls("dfu-util") == []
+
+
+def test_damaged_dfu_is_refused(fake_tools, build_dir, board):
+    path = build_dir / "firmware.dfu"
+    data = bytearray(path.read_bytes())
+    data[300] ^= 0x40
+    path.write_bytes(bytes(data))
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    with pytest.raises(InputError, match="CRC mismatch"):
+        make_runner(DfuUtilRunner, build_dir, board).runner.flash()
+    assert fake_tools.calls("dfu-util") == []
+
+
+def test_alt_that_is_not_internal_flash_is_refused_with_the_right_alt(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    with pytest.raises(FlashFailed, match=r"alt 1 is '@Option Bytes.*use --alt 0"):
+        make_runner(DfuUtilRunner, build_dir, board, cmdline=["--alt", "1"]).runner.flash()
+
+
+def test_wrong_layout_report_warns_and_continues(fake_tools, build_dir, board):
+    listing = ROM_LISTING.replace("256*08Kg", "256*02Kg")
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": listing})
+    h = make_runner(DfuUtilRunner, build_dir, board)
+    h.runner.flash()
+    assert len(h.warnings) == 1 and "512 KiB" in h.warnings[0] and "2048 KiB" in h.warnings[0]
+    assert len(fake_tools.calls("dfu-util")) == 2
+
+
+def _element_data(build_dir: Path) -> bytes:
+    (elem,) = dfuse.read_dfuse(build_dir / "firmware.dfu").elements
+    return elem.data
+
+
+def test_verify_reads_back_each_element(fake_tools, build_dir, board, tmp_path):
+    good = tmp_path / "readback.bin"
+    good.write_bytes(_element_data(build_dir))
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-U"], "upload": str(good)})
+    h = make_runner(DfuUtilRunner, build_dir, board, cmdline=["--verify"])
+    h.runner.flash()
+    calls = fake_tools.calls("dfu-util")
+    assert calls[1] == ["-a", "0", "-D", str(build_dir / "firmware.dfu")]
+    assert calls[2][:4] == ["-a", "0", "-s", f"0x08000000:{len(good.read_bytes())}"] and calls[2][4] == "-U"
+    assert any("verified" in m for m in h.infos)
+
+
+def test_verify_mismatch_names_the_address(fake_tools, build_dir, board, tmp_path):
+    data = bytearray(_element_data(build_dir))
+    data[0x40] ^= 0xFF
+    bad = tmp_path / "readback.bin"
+    bad.write_bytes(bytes(data))
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-U"], "upload": str(bad)})
+    with pytest.raises(VerifyMismatch, match=r"flash verify mismatch at 0x08000040: wrote 0x[0-9a-f]{2}, read 0x"):
+        make_runner(DfuUtilRunner, build_dir, board, cmdline=["--verify"]).runner.flash()
+
+
+def _mboot_build(build_dir: Path) -> None:
+    """An mboot image in the first 128 KiB and the application linked after it."""
+    dfuse.write_dfuse(build_dir / "mboot.dfu", [(0x08000000, b"\x11" * 4096)])
+    app = (build_dir / "firmware.bin").read_bytes()
+    dfuse.write_dfuse(build_dir / "firmware.dfu", [(0x08020000, app)])
+    text = (build_dir / "build_info.yml").read_text() + "mboot_dfu: mboot.dfu\n"
+    (build_dir / "build_info.yml").write_text(text)
+
+
+def test_mboot_is_written_once_then_the_application(fake_tools, build_dir, board):
+    _mboot_build(build_dir)
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
+    assert fake_tools.calls("dfu-util") == [
+        ["-l"],
+        ["-a", "0", "-D", str(build_dir / "mboot.dfu")],
+        ["-a", "0", "-D", str(build_dir / "firmware.dfu")],
+    ]
+
+
+def test_with_mboot_running_only_the_application_is_written(fake_tools, build_dir, board):
+    _mboot_build(build_dir)
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": MBOOT_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
+    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")]]
+
+
+def test_application_over_mboot_is_refused(fake_tools, build_dir, board):
+    _mboot_build(build_dir)
+    dfuse.write_dfuse(build_dir / "firmware.dfu", [(0x08000000, b"\0" * 256)])
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": MBOOT_LISTING})
+    with pytest.raises(FlashFailed, match="overlaps mboot .0x08000000-0x08000FFF."):
+        make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
+    assert fake_tools.calls("dfu-util") == []
+
+
+def test_mboot_without_an_image_says_so(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    with pytest.raises(InputError, match="--mboot given but the build has no mboot image"):
+        make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
+
+
+def test_command_line_options_override_runners_yaml():
+    ns = DfuUtilRunner.parse_options(["--alt=0", "--device=0483:df11"], ["--alt", "2"])
+    assert ns.alt == 2 and ns.device == (0x0483, 0xDF11)
+    with pytest.raises(InputError, match=r"runners.yaml args: .*--bogus"):
+        DfuUtilRunner.parse_options(["--bogus"], [])
+    with pytest.raises(InputError, match=r"command line: .*--device.*VID:PID"):
+        DfuUtilRunner.parse_options([], ["--device", "0483"])
