@@ -363,8 +363,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("check", help="validate a .dfu (prefix, sizes, CRC; flash bounds with --board)")
     p.add_argument("dfu")
     p.add_argument("--board")
+    p = sub.add_parser("layout", help="print the board's DfuSe flash layout string (mboot's FLASH_LAYOUT_STR)")
+    p.add_argument("--board", required=True)
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "layout":
+            print(board_layout_string(args.board))
+            return 0
         if args.cmd == "check":
             image = read_dfuse(args.dfu)
         else:
@@ -387,11 +392,27 @@ def board_flash(board_name: str) -> MemoryRegion:
     """The internal flash region of a board, from its devicetree description."""
     from h7psram.boards import load_board
 
-    board = load_board(board_name)
-    regions = board.regions_of_kind("flash")
+    return flash_of(load_board(board_name))
+
+
+def flash_of(board: object) -> MemoryRegion:
+    board_name = getattr(board, "name", "?")
+    regions = board.regions_of_kind("flash")  # type: ignore[attr-defined]
     if not regions:
         raise InputError(f"board {board_name}: its description has no region of kind 'flash'")
     return regions[0]
+
+
+def board_layout_string(board_name: str) -> str:
+    """The internal flash as a DfuSe layout: what the H7A3 ROM reports and mboot must say."""
+    from h7psram.boards import load_board
+
+    board = load_board(board_name)
+    flash = flash_of(board)
+    sector = board.flash_erase_size
+    if flash.size % sector:
+        raise InputError(f"board {board_name}: flash size {flash.size} is not a whole number of {sector}-byte sectors")
+    return layout_string("Internal Flash", flash.start, sector, flash.size // sector)
 
 
 if __name__ == "__main__":

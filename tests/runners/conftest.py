@@ -1,13 +1,11 @@
 """Fixtures for the runner tests: a real test ELF, a build directory made from it,
-fake flash tools on PATH, and the DfuSe listing the write-up showed."""
+and fake flash tools on PATH."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,45 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_tools import FakeTools  # noqa: E402
+from hello_firmware import build_elf  # noqa: E402
 from h7psram import buildinfo, dfuse  # noqa: E402
 
-FIRMWARE = Path(__file__).resolve().parent / "firmware"
 BOARD = "devebox_h7a3"
-
-# `dfu-util -l` as printed in the original write-up for the H7A3's ROM bootloader.
-ROM_LISTING = """\
-dfu-util 0.9
-
-Found DFU: [0483:df11] ver=0200, devnum=10, cfg=1, intf=0, path="1-1.1", alt=2, name="@OTP Memory   /0x08FFF000/01*1024 e", serial="376E356F3339"
-Found DFU: [0483:df11] ver=0200, devnum=10, cfg=1, intf=0, path="1-1.1", alt=1, name="@Option Bytes   /0x5200201C/01*297 e", serial="376E356F3339"
-Found DFU: [0483:df11] ver=0200, devnum=10, cfg=1, intf=0, path="1-1.1", alt=0, name="@Internal Flash   /0x08000000/256*08Kg", serial="376E356F3339"
-"""
-
-SECOND_BOARD = """\
-Found DFU: [0483:df11] ver=0200, devnum=12, cfg=1, intf=0, path="1-1.4", alt=1, name="@Option Bytes   /0x5200201C/01*297 e", serial="3A7F21453338"
-Found DFU: [0483:df11] ver=0200, devnum=12, cfg=1, intf=0, path="1-1.4", alt=0, name="@Internal Flash   /0x08000000/256*08Kg", serial="3A7F21453338"
-"""
-
-# mboot reports only its flash (the layout string docs/flashing.md gives for the H7A3).
-MBOOT_LISTING = """\
-Found DFU: [0483:df11] ver=0200, devnum=14, cfg=1, intf=0, path="1-1.1", alt=0, name="@Internal Flash  /0x08000000/256*08Kg", serial="376E356F3339"
-"""
-
-
-def build_elf(out: Path, name: str = "hello") -> Path:
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        pytest.skip("arm-none-eabi-gcc not installed (apt install gcc-arm-none-eabi)")
-    elf = out / f"{name}.elf"
-    subprocess.run(
-        [gcc, "-mcpu=cortex-m7", "-mthumb", "-Os", "-nostdlib", "-ffreestanding",
-         "-T", str(FIRMWARE / "hello.ld"), str(FIRMWARE / "hello.c"), "-o", str(elf)],
-        check=True,
-    )
-    objcopy = shutil.which("arm-none-eabi-objcopy")
-    assert objcopy, "arm-none-eabi-objcopy missing next to arm-none-eabi-gcc"
-    subprocess.run([objcopy, "-O", "binary", str(elf), str(elf.with_suffix(".bin"))], check=True)
-    return elf
 
 
 @pytest.fixture(scope="session")
@@ -93,31 +56,9 @@ def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeTools:
     return tools
 
 
-@dataclass(frozen=True)
-class _Region:
-    name: str
-    start: int
-    size: int
-    kind: str
-
-
-@dataclass
-class _BoardStandIn:
-    """Used only while h7psram.boards has not landed: the flash region the runners read."""
-
-    name: str
-    mcu: str
-    regions: list
-
-    def regions_of_kind(self, kind: str) -> list:
-        return [r for r in self.regions if r.kind == kind]
-
-
 def load_test_board(name: str = BOARD):
-    try:
-        from h7psram.boards import load_board
-    except ImportError:
-        return _BoardStandIn(name, "STM32H7A3", [_Region("flash0", 0x08000000, 2 * 1024 * 1024, "flash")])
+    from h7psram.boards import load_board
+
     return load_board(name)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MBOOT_LISTING, ROM_LISTING, SECOND_BOARD
+from dfu_listings import MBOOT_LISTING, ROM_LISTING, SECOND_BOARD
 from runner_helpers import make_runner
 
 from h7psram import dfuse

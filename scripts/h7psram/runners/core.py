@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 from h7psram.buildinfo import BuildInfo
+from h7psram.dfuse import flash_of
 from h7psram.errors import CheckFailed, H7Error, InputError
 
 # Modules holding one runner each; imported on first use so `west flash -h` stays fast.
@@ -88,10 +89,7 @@ class FlashContext:
         """The board's internal flash (a ``Region`` of kind "flash")."""
         if self.board is None:
             raise InputError(f"board {self.build.board}: no board description loaded, flash bounds unknown")
-        regions = self.board.regions_of_kind("flash")
-        if not regions:
-            raise InputError(f"board {self.build.board}: its description has no region of kind 'flash'")
-        return regions[0]
+        return flash_of(self.board)
 
     def write_output(self, chunk: bytes) -> None:
         if self.echo is not None:
