@@ -1,0 +1,82 @@
+"""GPIO ports A..K of the STM32H7A3 (0x58020000 + 0x400 per port).
+
+Offsets from CMSIS GPIO_TypeDef: MODER 0x00, OTYPER 0x04, OSPEEDR 0x08,
+PUPDR 0x0C, IDR 0x10, ODR 0x14, BSRR 0x18, LCKR 0x1C, AFR[0] 0x20,
+AFR[1] 0x24. Reset values of MODER/OSPEEDR/PUPDR for ports A and B (debug
+pins) as in the STM32H7 reference manuals' GPIO register maps; all other
+ports reset to analog mode (MODER all ones). IDR shows the output latch for
+output pins and the levels set by the host (`set_input`) for the others.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .peripheral import RegisterBlock
+
+MODER, OTYPER, OSPEEDR, PUPDR, IDR, ODR, BSRR, LCKR, AFRL, AFRH = range(0, 0x28, 4)
+PORTS = "ABCDEFGHIJK"
+MODES = ("input", "output", "alternate", "analog")
+RESETS = {
+    "A": {MODER: 0xABFFFFFF, OSPEEDR: 0x0C000000, PUPDR: 0x64000000},
+    "B": {MODER: 0xFFFFFEBF, OSPEEDR: 0x000000C0, PUPDR: 0x00000100},
+}
+
+
+class GpioPort(RegisterBlock):
+    def __init__(self, machine, letter: str) -> None:
+        self.letter = letter
+        self.RESET = dict(RESETS.get(letter, {MODER: 0xFFFFFFFF}))
+        self.inputs = 0
+        self.listeners: list[Callable[[str, int, int], None]] = []
+        super().__init__(machine, 0x58020000 + 0x400 * PORTS.index(letter), 0x400, f"GPIO{letter}")
+        self.on_read(IDR, self._idr)
+        self.on_write(IDR, lambda off, v: None)
+        self.on_write(BSRR, self._bsrr)
+        self.on_read(BSRR, lambda off: 0)
+
+    def _output_mask(self) -> int:
+        moder = self.regs.get(MODER, 0)
+        return sum(1 << pin for pin in range(16) if (moder >> (2 * pin)) & 3 == 1)
+
+    def _idr(self, off: int) -> int:
+        out = self._output_mask()
+        return (self.regs.get(ODR, 0) & out) | (self.inputs & ~out & 0xFFFF)
+
+    def _bsrr(self, off: int, value: int) -> None:
+        odr = self.regs.get(ODR, 0)
+        odr = (odr & ~(value >> 16)) | (value & 0xFFFF)
+        self.regs[ODR] = odr & 0xFFFF
+
+    def set_input(self, pin: int, level: int) -> None:
+        old = self.inputs >> pin & 1
+        self.inputs = (self.inputs & ~(1 << pin)) | ((level & 1) << pin)
+        if old != (level & 1):
+            for cb in self.listeners:
+                cb(self.letter, pin, level & 1)
+
+
+class GpioPorts:
+    """Host view of all ports: what a test asks about pins."""
+
+    def __init__(self, machine) -> None:
+        self.ports = {p: GpioPort(machine, p) for p in PORTS}
+
+    def __getitem__(self, letter: str) -> GpioPort:
+        return self.ports[letter.upper()]
+
+    def mode(self, port: str, pin: int) -> str:
+        return MODES[(self[port].get(MODER) >> (2 * pin)) & 3]
+
+    def alternate_function(self, port: str, pin: int) -> int | None:
+        """AF number of a pin in alternate-function mode, else None."""
+        p = self[port]
+        if self.mode(port, pin) != "alternate":
+            return None
+        reg = AFRL if pin < 8 else AFRH
+        return (p.get(reg) >> (4 * (pin % 8))) & 0xF
+
+    def output(self, port: str, pin: int) -> int:
+        return self[port].get(ODR) >> pin & 1
+
+    def set_input(self, port: str, pin: int, level: int) -> None:
+        self[port].set_input(pin, level)

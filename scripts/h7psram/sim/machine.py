@@ -1,0 +1,713 @@
+"""The board simulator: a unicorn Cortex-M7 plus the STM32H7A3 memory map and peripheral models.
+
+Execution is sliced with `emu_start(count=N)`; every slice ends at the next
+timer event so interrupts are delivered on time, and nothing stops the
+engine from inside a callback except the few writes that must take effect
+at once (see `take_effect_now`). Simulated time is the instruction count at
+`cpu_hz` (one instruction per cycle), so runs are reproducible.
+"""
+from __future__ import annotations
+
+import collections
+import ctypes
+import logging
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from unicorn import (UC_ARCH_ARM, UC_HOOK_BLOCK, UC_HOOK_INSN_INVALID, UC_HOOK_INTR,
+                     UC_HOOK_MEM_UNMAPPED, UC_MODE_THUMB, UC_PROT_ALL, Uc, UcError)
+from unicorn import arm_const as A
+from unicorn import unicorn_const as UCC
+
+from ..errors import InputError
+from . import exceptions as ex
+from .core import StackingError, pop_frame, push_frame
+from .events import Event, EventQueue
+from .fault_report import FaultReport
+from .mpu import MpuModel
+from .peripheral import Peripheral
+from .scs import (DACCVIOL, DIVBYZERO, HFSR_FORCED, IACCVIOL, IBUSERR, INVSTATE, NOCP,
+                  PRECISERR, SCS_BASE, SCS_SIZE, UNALIGNED, UNDEFINSTR, SystemControlSpace)
+from .uart_io import UartEndpoint
+
+log = logging.getLogger("h7psram.sim")
+
+BUS_BASE = 0x40000000
+BUS_SIZE = 0x20000000
+PAGE = 0x1000
+SYSTEM_PAGE = 0x08FFF000          # OTP + UID + flash size (hardware-facts A.1)
+FLASH_SIZE_REG = 0x08FFF80C
+UID_REG = 0x08FFF800
+
+MAX_SLICE = 2_000_000
+MASKED_SLICE = 2_000              # bounds the delay of cpsie / BASEPRI changes
+POLL_SLICE = 200_000              # bounds UART input latency when input may arrive
+HARDFAULT_SPIN_S = 0.05           # a HardFault handler running this long never returns
+TRACE_DEPTH = 32
+
+WFI_T1 = 0xBF30
+WFI_T2 = 0x8003F3AF
+DEFAULT_CPU_HZ = 280_000_000
+STM32H7A3_IRQS = 160
+STM32H7A3_IDCODE = 0x10036480     # DBGMCU_IDCODE seen by the boot trace (DEV_ID 0x480)
+
+
+@dataclass
+class RunResult:
+    reason: str              # "stopped" | "max-seconds" | "text" | "died" | "idle" | "max-instructions"
+    instructions: int
+    sim_ns: int
+    wall_s: float
+    fault: FaultReport | None = None
+
+
+class Machine:
+    """One simulated board. See docs/architecture.md "Simulator" for the contract."""
+
+    def __init__(self, board: Any, *, psram_faults: Any = None, uart: str = "none",
+                 cpu_hz: int | None = None, uart_name: str | None = None, trace: bool = False,
+                 idle_sync: bool | None = None, seed: int = 0) -> None:
+        if uart not in ("none", "stdio", "pty"):
+            raise InputError(f"simulator: unknown UART mode {uart!r} (none, stdio or pty)")
+        self.board = board
+        self.psram_faults = psram_faults
+        self.cpu_hz = int(cpu_hz or getattr(board, "sysclk_hz", 0) or DEFAULT_CPU_HZ)
+        self.seed = seed
+        self.trace = trace
+        self.idle_sync = (uart != "none") if idle_sync is None else idle_sync
+        self.uart = UartEndpoint(uart)
+        self.repl_uart_name = (uart_name or getattr(board, "repl_uart", None) or "USART1").upper()
+        self.idcode = STM32H7A3_IDCODE
+
+        self.cycles = 0
+        self.instructions = 0
+        self.fault_report: FaultReport | None = None
+        self.events = EventQueue()
+        self.exc = ex.ExceptionState(STM32H7A3_IRQS)
+        self.mpu = MpuModel()
+        self.peripherals: dict[str, Peripheral] = {}
+        self._bus_pages: dict[int, Peripheral] = {}
+        self._warned: set[tuple[int, str]] = set()
+        self._buffers: dict[int, tuple[bytearray, Any]] = {}
+        self._hook_error: BaseException | None = None
+        self._in_emu = False
+        self._immediate = False
+        self._suppress: tuple[int, int, int] | None = None
+        self._current_write: tuple[int, int, int] | None = None
+        self._reset_request: str | None = None
+        self._bus_fault_request: tuple[int, bool] | None = None
+        self._unmapped: tuple[int, int] | None = None
+        self._sleeping = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._hardfault_since: int | None = None
+        self._last_fault: dict[str, Any] | None = None
+        self._last_slice_pc: int | None = None
+        self._ring: collections.deque[int] = collections.deque(maxlen=TRACE_DEPTH)
+        self._wall_anchor = time.monotonic()
+        self.boot_address = self._flash_base()
+
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
+        self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M7)
+        self._map_memories()
+        self.scs = SystemControlSpace(self)
+        self.uc.mmio_map(SCS_BASE, SCS_SIZE, self._scs_read, None, self._scs_write, None)
+        self.uc.mmio_map(BUS_BASE, BUS_SIZE, self._bus_read, None, self._bus_write, None)
+        self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self.uc.hook_add(UC_HOOK_INSN_INVALID, self._on_invalid)
+        self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        if trace:
+            # Only on request: a block hook costs a Python call per translated block run.
+            self.uc.hook_add(UC_HOOK_BLOCK, self._on_block)
+        self._cpu_context = self.uc.context_save()
+
+        from . import soc
+        soc.attach_stm32h7a3(self)
+        self.reset()
+
+    # ------------------------------------------------------------------ memory map
+    def _flash_base(self) -> int:
+        for region in getattr(self.board, "regions", []):
+            if region.kind == "flash":
+                return region.start
+        return 0x08000000
+
+    def _map_memories(self) -> None:
+        mapped: list[tuple[int, int]] = []
+        self.flash: bytearray | None = None
+        for region in sorted(self.board.regions, key=lambda r: (r.start, -r.size)):
+            if region.kind == "psram":
+                continue                    # the OCTOSPI model maps its window
+            start = region.start & ~(PAGE - 1)
+            end = (region.start + region.size + PAGE - 1) & ~(PAGE - 1)
+            if any(start < e and s < end for s, e in mapped):
+                continue                    # a sub-bank of a region already mapped
+            if region.kind == "flash":
+                self.flash = bytearray(b"\xff" * (end - start))
+                self.flash_base = start
+                self.map_ram(start, end - start, self.flash)
+            else:
+                self.uc.mem_map(start, end - start, UC_PROT_ALL)
+            mapped.append((start, end))
+        self.system_page = bytearray(b"\xff" * PAGE)
+        flash_kib = (len(self.flash) // 1024) if self.flash is not None else 2048
+        struct.pack_into("<H", self.system_page, FLASH_SIZE_REG - SYSTEM_PAGE, flash_kib)
+        # A fixed, plausible 96-bit unique ID so runs are reproducible.
+        struct.pack_into("<3I", self.system_page, UID_REG - SYSTEM_PAGE,
+                         0x00300041, 0x31385105, 0x37363437 ^ self.seed)
+        self.map_ram(SYSTEM_PAGE, PAGE, self.system_page)
+
+    def map_ram(self, base: int, size: int, buffer: bytearray) -> None:
+        """Map `buffer` at `base`; the engine reads and writes the bytearray itself (no copies)."""
+        if len(buffer) < size:
+            raise ValueError(f"map_ram: buffer of {len(buffer)} bytes for {size} bytes at 0x{base:08x}")
+        cbuf = (ctypes.c_char * size).from_buffer(buffer)
+        self.uc.mem_map_ptr(base, size, UC_PROT_ALL, ctypes.addressof(cbuf))
+        self._buffers[base] = (buffer, cbuf)
+
+    def map_mmio(self, base: int, size: int, read_cb: Callable[[int, int], int],
+                 write_cb: Callable[[int, int, int], None]) -> None:
+        """read_cb(offset, size) -> value; write_cb(offset, size, value); offsets from `base`."""
+        def _read(uc, offset, sz, ud):
+            try:
+                return read_cb(offset, sz)
+            except BaseException as err:  # a ctypes callback must not raise
+                self._callback_failed(err)
+                return 0
+
+        def _write(uc, offset, sz, value, ud):
+            try:
+                write_cb(offset, sz, value)
+            except BaseException as err:
+                self._callback_failed(err)
+
+        self.uc.mmio_map(base, size, _read, None, _write, None)
+        self._buffers[base] = (None, (_read, _write))   # keep the ctypes thunks alive
+
+    def unmap(self, base: int, size: int) -> None:
+        self.uc.mem_unmap(base, size)
+        self._buffers.pop(base, None)
+
+    def read_memory(self, addr: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(addr, size))
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        self.uc.mem_write(addr, bytes(data))
+
+    def read_u32(self, addr: int) -> int:
+        return struct.unpack("<I", self.uc.mem_read(addr, 4))[0]
+
+    # ------------------------------------------------------------------ peripherals
+    def add_peripheral(self, p: Peripheral) -> None:
+        first, last = p.base >> 10, (p.base + p.size - 1) >> 10
+        for page in range(first, last + 1):
+            old = self._bus_pages.get(page)
+            if old is not None and old is not p and not old.placeholder:
+                raise ValueError(f"peripheral {p.name} at 0x{p.base:08x} overlaps {old.name}")
+        for page in range(first, last + 1):
+            old = self._bus_pages.get(page)
+            if old is not None and old is not p:
+                self.peripherals.pop(old.name, None)
+            self._bus_pages[page] = p
+        self.peripherals[p.name] = p
+
+    def peripheral(self, name: str) -> Peripheral:
+        return self.peripherals[name]
+
+    def _bus_read(self, uc, offset: int, size: int, ud) -> int:
+        addr = BUS_BASE + offset
+        p = self._bus_pages.get(addr >> 10)
+        if p is None:
+            self._unmodelled(addr, size, "read")
+            return 0
+        try:
+            return p.read(addr - p.base, size)
+        except BaseException as err:
+            self._callback_failed(err)
+            return 0
+
+    def _bus_write(self, uc, offset: int, size: int, value: int, ud) -> None:
+        addr = BUS_BASE + offset
+        if self._suppress is not None and self._suppress == (addr, size, value):
+            self._suppress = None           # the replayed duplicate of an immediate write
+            return
+        p = self._bus_pages.get(addr >> 10)
+        if p is None:
+            self._unmodelled(addr, size, "write")
+            return
+        self._current_write = (addr, size, value)
+        try:
+            p.write(addr - p.base, size, value)
+        except BaseException as err:
+            self._callback_failed(err)
+
+    def _scs_read(self, uc, offset: int, size: int, ud) -> int:
+        try:
+            return self.scs.read(offset, size)
+        except BaseException as err:
+            self._callback_failed(err)
+            return 0
+
+    def _scs_write(self, uc, offset: int, size: int, value: int, ud) -> None:
+        addr = SCS_BASE + offset
+        if self._suppress is not None and self._suppress == (addr, size, value):
+            self._suppress = None
+            return
+        self._current_write = (addr, size, value)
+        try:
+            self.scs.write(offset, size, value)
+        except BaseException as err:
+            self._callback_failed(err)
+
+    def _unmodelled(self, addr: int, size: int, what: str) -> None:
+        key = (addr, what)
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("unmodelled peripheral %s of %d bytes at 0x%08x (pc 0x%08x)", what, size,
+                        addr, self.uc.reg_read(A.UC_ARM_REG_PC))
+
+    @property
+    def unmodelled_accesses(self) -> list[tuple[int, str]]:
+        return sorted(self._warned)
+
+    def _callback_failed(self, err: BaseException) -> None:
+        if self._hook_error is None:
+            self._hook_error = err
+        if self._in_emu:
+            self.uc.emu_stop()
+
+    # ------------------------------------------------------------------ API for models
+    def pend_irq(self, irqn: int) -> None:
+        self.exc.pend(ex.IRQ0 + irqn)
+
+    def set_irq_level(self, irqn: int, high: bool) -> None:
+        self.exc.set_level(ex.IRQ0 + irqn, high)
+
+    def schedule(self, at_ns: int, callback: Callable[[], None]) -> Event:
+        at = -(-int(at_ns) * self.cpu_hz // 1_000_000_000)
+        return self.events.add(max(at, self.cycles), callback)
+
+    def schedule_cycles(self, at_cycle: int, callback: Callable[[], None]) -> Event:
+        return self.events.add(max(at_cycle, self.cycles), callback)
+
+    def after_ns(self, delay_ns: int, callback: Callable[[], None]) -> Event:
+        return self.schedule(self.now_ns + delay_ns, callback)
+
+    @property
+    def now_ns(self) -> int:
+        return self.cycles * 1_000_000_000 // self.cpu_hz
+
+    def bus_error(self, addr: int, write: bool) -> None:
+        """Called from an MMIO callback: the access ends in a precise BusFault."""
+        self._bus_fault_request = (addr, write)
+        if self._in_emu:
+            self.uc.emu_stop()
+
+    def take_effect_now(self) -> None:
+        """An MMIO write just pended an exception: stop so it is taken after this instruction.
+
+        Stopping from a callback makes unicorn restart the instruction, so the
+        run loop re-executes it alone with the duplicate write suppressed.
+        """
+        if self._in_emu and not self._immediate and self._current_write is not None:
+            self._immediate = True
+            self._suppress = self._current_write
+            self.uc.emu_stop()
+
+    def request_system_reset(self, why: str) -> None:
+        self._reset_request = why
+        if self._in_emu:
+            self.uc.emu_stop()
+
+    def on_mpu_change(self, callback: Callable[[MpuModel], None]) -> None:
+        self.mpu.on_change(callback)
+
+    # ------------------------------------------------------------------ loading and reset
+    def load_elf(self, path: str) -> None:
+        from .elf_loader import load_segments
+        for addr, data in load_segments(path):
+            try:
+                self.uc.mem_write(addr, data)
+            except UcError:
+                raise InputError(f"{path}: segment at 0x{addr:08x} ({len(data)} bytes) is outside "
+                                 f"the memories of board {getattr(self.board, 'name', '?')}") from None
+        self.reset()
+
+    def reset(self) -> None:
+        """Power-on style reset of core and peripherals; memory contents are kept."""
+        self._system_reset(power_on=True)
+
+    def _system_reset(self, power_on: bool) -> None:
+        self.uc.context_restore(self._cpu_context)
+        self.events.clear()
+        self.exc.reset()
+        self.scs.reset()
+        for p in list(self.peripherals.values()):
+            if power_on or not getattr(p, "backup_domain", False):
+                p.reset()
+        rcc = self.peripherals.get("RCC")
+        if rcc is not None and hasattr(rcc, "note_reset"):
+            rcc.note_reset(software=not power_on)
+        self._sleeping = False
+        self._hardfault_since = None
+        sp = self.read_u32(self.boot_address)
+        pc = self.read_u32(self.boot_address + 4)
+        self.uc.reg_write(A.UC_ARM_REG_MSP, sp)
+        self.uc.reg_write(A.UC_ARM_REG_PC, pc | 1)
+
+    # ------------------------------------------------------------------ hooks
+    def _on_block(self, uc, address: int, size: int, ud) -> None:
+        self._ring.append(address)
+
+    def _on_unmapped(self, uc, access: int, address: int, size: int, value: int, ud) -> bool:
+        self._unmapped = (access, address)
+        return False
+
+    def _on_invalid(self, uc, ud) -> bool:
+        try:
+            pc = uc.reg_read(A.UC_ARM_REG_PC)
+            half = struct.unpack("<H", uc.mem_read(pc - 2, 2))[0]
+        except UcError:
+            return False
+        # WFE, YIELD, SEV: hints. WFE may always return early (ARMv7-M B1.5.18).
+        return half in (0xBF20, 0xBF10, 0xBF40)
+
+    def _on_intr(self, uc, intno: int, ud) -> None:
+        try:
+            self._handle_intr(intno)
+        except BaseException as err:
+            self._callback_failed(err)
+
+    def _handle_intr(self, intno: int) -> None:
+        uc = self.uc
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        if intno in (3, 8) and pc >= 0xFFFFFF00:
+            self._exception_return(pc | 1)
+            return
+        if intno == 2:                                   # SVC: PC already past it
+            self._take_synchronous(ex.SVCALL, pc)
+            return
+        kinds = {1: (UNDEFINSTR, "UNDEFINSTR"), 17: (NOCP, "NOCP"), 18: (INVSTATE, "INVSTATE"),
+                 22: (UNALIGNED, "UNALIGNED"), 23: (DIVBYZERO, "DIVBYZERO")}
+        if intno in kinds:
+            bits, name = kinds[intno]
+            self._fault(ex.USAGEFAULT, bits, f"UsageFault {name}", pc)
+        elif intno == 7:
+            self._fault(ex.HARDFAULT, 0, "BKPT without a debugger", pc, hfsr=1 << 31)
+        elif intno == 3:
+            self._fault(ex.BUSFAULT, IBUSERR, "BusFault IBUSERR", pc)
+        else:
+            self._fault(ex.HARDFAULT, 0, f"unhandled CPU exception {intno}", pc, hfsr=HFSR_FORCED)
+
+    # ------------------------------------------------------------------ exceptions
+    def _masks(self) -> tuple[int, int, int]:
+        return self.uc.reg_read_batch((A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_BASEPRI,
+                                       A.UC_ARM_REG_FAULTMASK))
+
+    def _enter(self, exc: int, return_address: int) -> None:
+        self.exc.activate(exc)
+        try:
+            push_frame(self.uc, exc, return_address, self.scs.vtor)
+        except StackingError as err:
+            self._die("lockup", f"{ex.exception_name(exc)} entry failed: {err}")
+            return
+        if not self.trace:
+            self._ring.append(return_address)
+
+    def _exception_return(self, exc_return: int) -> None:
+        exc = self.exc.current
+        self.exc.deactivate(exc)
+        try:
+            pop_frame(self.uc, exc_return)
+        except StackingError as err:
+            self._die("lockup", f"return from {ex.exception_name(exc)} failed: {err}")
+            return
+        if exc == ex.HARDFAULT:
+            self._hardfault_since = None
+        self._deliver()                                   # tail-chaining
+
+    def _deliver(self) -> bool:
+        if not self.exc.pending:
+            return False
+        prio = self.exc.execution_priority(*self._masks())
+        exc = self.exc.preempting(prio)
+        if exc is None:
+            return False
+        self._sleeping = False
+        self._enter(exc, self.uc.reg_read(A.UC_ARM_REG_PC))
+        return True
+
+    def _take_synchronous(self, exc: int, return_address: int) -> None:
+        prio = self.exc.execution_priority(*self._masks())
+        if self.exc.group(self.exc.priority[exc]) >= prio:
+            self._fault(ex.HARDFAULT, 0, f"{ex.exception_name(exc)} escalated", return_address,
+                        hfsr=HFSR_FORCED)
+            return
+        self._enter(exc, return_address)
+
+    def _fault(self, kind: int, cfsr_bits: int, cause: str, pc: int, *, bfar: int | None = None,
+               mmfar: int | None = None, hfsr: int = 0, address: int | None = None) -> None:
+        uc = self.uc
+        lr, sp = uc.reg_read_batch((A.UC_ARM_REG_LR, A.UC_ARM_REG_SP))
+        self._last_fault = dict(cause=cause, pc=pc, lr=lr, sp=sp,
+                                address=address if address is not None else (bfar if bfar is not None else mmfar))
+        self.scs.record_fault(cfsr_bits, bfar=bfar, mmfar=mmfar, hfsr_bits=hfsr)
+        current = self.exc.current
+        if current in (ex.HARDFAULT, ex.NMI) or ex.HARDFAULT in self.exc.active and kind == ex.HARDFAULT:
+            self._die("lockup", f"{cause} inside the {ex.exception_name(current)} handler")
+            return
+        target = kind
+        if kind != ex.HARDFAULT:
+            prio = self.exc.execution_priority(*self._masks())
+            if kind not in self.exc.fault_enabled or self.exc.group(self.exc.priority[kind]) >= prio:
+                target = ex.HARDFAULT
+                self.scs.record_fault(hfsr_bits=HFSR_FORCED)
+        if target == ex.HARDFAULT:
+            self._hardfault_since = self.cycles
+        self._enter(target, pc)
+
+    def _die(self, kind: str, cause: str, handler_pc: int | None = None) -> None:
+        if self.fault_report is not None:
+            return
+        uc = self.uc
+        pc, lr, sp = uc.reg_read_batch((A.UC_ARM_REG_PC, A.UC_ARM_REG_LR, A.UC_ARM_REG_SP))
+        first = self._last_fault or {}
+        self.fault_report = FaultReport(
+            kind=kind, cause=first.get("cause", cause) if kind != "lockup" else cause,
+            pc=first.get("pc", pc), lr=first.get("lr", lr), sp=first.get("sp", sp),
+            fault_address=first.get("address"), cfsr=self.scs.cfsr, hfsr=self.scs.hfsr,
+            handler_pc=handler_pc, last_pcs=list(self._ring))
+        if self._in_emu:
+            uc.emu_stop()
+
+    # ------------------------------------------------------------------ running
+    def start(self, **run_kwargs: Any) -> None:
+        """Run in a background thread (tests); stop() ends it."""
+        self._stop.clear()
+        self.result: RunResult | None = None
+
+        def body() -> None:
+            self.result = self.run(**run_kwargs)
+
+        self._thread = threading.Thread(target=body, name="h7psram-sim", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> RunResult | None:
+        self._stop.set()
+        self.uart.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+            return self.result
+        return None
+
+    def run(self, *, max_seconds: float | None = None, until_text: str | None = None,
+            max_instructions: int | None = None) -> RunResult:
+        """Run until stopped, dead, `max_seconds` of simulated time, or `until_text` on the REPL UART."""
+        wall0 = time.monotonic()
+        self._wall_anchor = wall0 - self.cycles / self.cpu_hz
+        end_cycle = None if max_seconds is None else self.cycles + int(max_seconds * self.cpu_hz)
+        end_instr = None if max_instructions is None else self.instructions + max_instructions
+        text_from = self.uart.output_length()
+        input_possible = self.uart.mode != "none" or self._thread is not None
+        reason = "stopped"
+        while True:
+            if self._stop.is_set():
+                reason = "stopped"
+                break
+            if self.fault_report is not None:
+                reason = "died"
+                break
+            if end_cycle is not None and self.cycles >= end_cycle:
+                reason = "max-seconds"
+                break
+            if end_instr is not None and self.instructions >= end_instr:
+                reason = "max-instructions"
+                break
+            if until_text is not None and self.uart.output_contains(until_text, text_from):
+                reason = "text"
+                break
+            self.events.fire_due(self.cycles)
+            for u in self._usarts:
+                u.poll()
+            self._deliver()
+            if self.fault_report is not None:
+                continue
+            if self._sleeping:
+                if self._wfi_wakes():
+                    self._sleeping = False
+                    continue
+                if not self._idle(end_cycle, input_possible):
+                    reason = "idle"
+                    break
+                continue
+            n = MAX_SLICE
+            nxt = self.events.next_at()
+            if nxt is not None:
+                n = min(n, nxt - self.cycles)
+            if end_cycle is not None:
+                n = min(n, end_cycle - self.cycles)
+            if end_instr is not None:
+                n = min(n, end_instr - self.instructions)
+            if self.exc.pending:
+                n = min(n, MASKED_SLICE)
+            if input_possible:
+                n = min(n, POLL_SLICE)
+            self._slice(max(n, 1))
+        if self._hook_error is not None:
+            err, self._hook_error = self._hook_error, None
+            raise err
+        return RunResult(reason, self.instructions, self.now_ns, time.monotonic() - wall0,
+                         self.fault_report)
+
+    def _wfi_wakes(self) -> bool:
+        # WFI wakes on any pending exception that would preempt if PRIMASK were clear.
+        _, basepri, faultmask = self._masks()
+        prio = self.exc.execution_priority(0, basepri, faultmask)
+        return self.exc.preempting(prio) is not None
+
+    def _idle(self, end_cycle: int | None, input_possible: bool) -> bool:
+        """Sleeping in WFI: jump to the next event or wait for input. False: nothing can wake it."""
+        if ex.HARDFAULT in self.exc.active:
+            self._die("hardfault-wfi", "HardFault handler sleeping",
+                      handler_pc=self.uc.reg_read(A.UC_ARM_REG_PC))
+            return True
+        nxt = self.events.next_at()
+        if end_cycle is not None and (nxt is None or nxt > end_cycle):
+            nxt = end_cycle
+        if nxt is None:
+            if not input_possible:
+                return False
+            if self.uart.wait_input(0.05):
+                for u in self._usarts:
+                    u.poll()
+            return True
+        if self.idle_sync:
+            target = self._wall_anchor + nxt / self.cpu_hz
+            delay = target - time.monotonic()
+            if delay > 0 and self.uart.wait_input(min(delay, 0.05)):
+                # Input arrived: time moves to "now" rather than to the next event.
+                now_cycle = int((time.monotonic() - self._wall_anchor) * self.cpu_hz)
+                self.cycles = max(self.cycles, min(now_cycle, nxt))
+                for u in self._usarts:
+                    u.poll()
+                return True
+            if delay > 0.05:
+                return True
+        self.cycles = max(self.cycles, nxt)
+        return True
+
+    def _slice(self, n: int) -> None:
+        uc = self.uc
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        if not self.trace:
+            self._ring.append(pc)
+        self._unmapped = None
+        self._current_write = None
+        self._in_emu = True
+        error: UcError | None = None
+        try:
+            uc.emu_start(pc | 1, 1, 0, n)
+        except UcError as err:
+            error = err
+        finally:
+            self._in_emu = False
+        self.cycles += n
+        self.instructions += n
+        if self.idle_sync:
+            lag = time.monotonic() - self._wall_anchor - self.cycles / self.cpu_hz
+            if lag > 0.05:
+                self._wall_anchor += lag        # busy: do not let idle time catch up in a burst
+        if self._hook_error is not None or self.fault_report is not None:
+            return
+        if self._reset_request is not None:
+            log.info("system reset: %s", self._reset_request)
+            self._reset_request = None
+            self._system_reset(power_on=False)
+            return
+        if self._bus_fault_request is not None:
+            addr, write = self._bus_fault_request
+            self._bus_fault_request = None
+            fpc = uc.reg_read(A.UC_ARM_REG_PC)
+            self._fault(ex.BUSFAULT, PRECISERR, f"BusFault PRECISERR ({'write' if write else 'read'})",
+                        fpc, bfar=addr)
+            return
+        if self._immediate:
+            self._immediate = False
+            rpc = uc.reg_read(A.UC_ARM_REG_PC)
+            self._in_emu = True
+            try:
+                uc.emu_start(rpc | 1, 1, 0, 1)
+            except UcError as err:
+                error = err
+            finally:
+                self._in_emu = False
+                self._suppress = None
+            if error is None:
+                return
+        if error is not None:
+            self._on_error(error)
+            return
+        self._check_wfi_and_spin()
+
+    def _check_wfi_and_spin(self) -> None:
+        uc = self.uc
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        try:
+            half = struct.unpack("<H", uc.mem_read(pc - 2, 2))[0]
+            word = struct.unpack("<I", uc.mem_read(pc - 4, 4))[0]
+        except UcError:
+            half = word = 0
+        if half == WFI_T1 or word == WFI_T2:
+            self._sleeping = True
+        if self._hardfault_since is not None and ex.HARDFAULT in self.exc.active:
+            spinning = pc == self._last_slice_pc
+            if spinning or self.cycles - self._hardfault_since > HARDFAULT_SPIN_S * self.cpu_hz:
+                self._die("hardfault-spin", "fault handler never returned", handler_pc=pc)
+        self._last_slice_pc = pc
+
+    def _on_error(self, error: UcError) -> None:
+        uc = self.uc
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        code = error.errno
+        if code in (UCC.UC_ERR_READ_UNMAPPED, UCC.UC_ERR_WRITE_UNMAPPED):
+            addr = self._unmapped[1] if self._unmapped else None
+            what = "write" if code == UCC.UC_ERR_WRITE_UNMAPPED else "read"
+            self._fault(ex.BUSFAULT, PRECISERR, f"BusFault PRECISERR: {what} of unmapped 0x{addr or 0:08x}",
+                        pc, bfar=addr)
+        elif code == UCC.UC_ERR_FETCH_UNMAPPED:
+            self._fault(ex.BUSFAULT, IBUSERR, f"BusFault IBUSERR: fetch from unmapped 0x{pc:08x}", pc,
+                        address=pc)
+        elif code == UCC.UC_ERR_FETCH_PROT:
+            self._fault(ex.MEMMANAGE, IACCVIOL, f"MemManage IACCVIOL: execute-never at 0x{pc:08x}", pc,
+                        address=pc)
+        elif code in (UCC.UC_ERR_READ_PROT, UCC.UC_ERR_WRITE_PROT):
+            addr = self._unmapped[1] if self._unmapped else None
+            self._fault(ex.MEMMANAGE, DACCVIOL, "MemManage DACCVIOL", pc, mmfar=addr)
+        elif code == UCC.UC_ERR_INSN_INVALID:
+            # PC is already past the instruction (unicorn notes); report where it started.
+            start = pc - 2
+            try:
+                first = struct.unpack("<H", uc.mem_read(pc - 4, 2))[0]
+                if first >> 11 in (0b11101, 0b11110, 0b11111):
+                    start = pc - 4
+            except UcError:
+                pass
+            self._fault(ex.USAGEFAULT, UNDEFINSTR, "UsageFault UNDEFINSTR", start)
+        else:
+            self._fault(ex.HARDFAULT, 0, f"CPU error: {error}", pc, hfsr=HFSR_FORCED)
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def gpio(self):
+        """The GPIO ports A..K (`GpioPorts`): modes, alternate functions, input levels."""
+        return self._gpio
+
+    def register(self, name: str) -> int:
+        return self.uc.reg_read(getattr(A, f"UC_ARM_REG_{name.upper()}"))
+
+    def close(self) -> None:
+        self.uart.close()

@@ -1,0 +1,24 @@
+"""PWR of the STM32H7A3 (0x58024800): voltage-scaling ready flags are always set.
+
+Offsets from CMSIS PWR_TypeDef (CR1 0x00, CSR1 0x04, CR2 0x08, CR3 0x0C,
+CPUCR 0x10, SRDCR 0x18). SystemClock_Config spins without timeout on
+CSR1.ACTVOSRDY (bit 13) and SRDCR.VOSRDY (bit 13) (mpy-boot-trace table 2,
+rows 1-2); the supply is ideal, so both read 1 and CSR1.ACTVOS mirrors
+SRDCR.VOS.
+"""
+from __future__ import annotations
+
+from .peripheral import RegisterBlock
+
+CR1, CSR1, CR2, CR3, CPUCR, SRDCR = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x18
+READY = 1 << 13
+
+
+class Pwr(RegisterBlock):
+    name = "PWR"
+    RESET = {CR1: 0xF000C000, CR3: 0x00000046, SRDCR: 0x00004000}
+
+    def __init__(self, machine, base: int = 0x58024800, size: int = 0x400) -> None:
+        super().__init__(machine, base, size)
+        self.on_read(CSR1, lambda off: READY | (self.regs.get(SRDCR, 0) & (3 << 14)))
+        self.on_read(SRDCR, lambda off: self.regs.get(SRDCR, 0) | READY)

@@ -1,0 +1,189 @@
+"""The host end of a simulated UART: in memory (tests), the terminal, or a pseudo-terminal.
+
+With a pty the simulator owns the master side; the slave (`pty_path`) is
+left in raw mode so `mpremote connect /dev/pts/N` or pyserial see a plain
+serial port. The simulator keeps the slave open as well, so clients may
+come and go without the master reporting EIO.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import re
+import select
+import sys
+import termios
+import threading
+import time
+import tty
+
+OUTPUT_KEEP = 1 << 20          # bytes of output kept for wait_for()/until_text
+
+
+class UartEndpoint:
+    def __init__(self, mode: str = "none") -> None:
+        self.mode = mode
+        self._rx: collections.deque[int] = collections.deque()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._out = bytearray()
+        self._out_dropped = 0          # bytes trimmed from the front of _out
+        self._cursor = 0               # absolute position for read_available()/wait_for()
+        self._pending_tx = bytearray() # output not yet accepted by the pty
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self.pty_path: str | None = None
+        self._in_fd: int | None = None
+        self._out_fd: int | None = None
+        self._saved_termios = None
+        if mode == "pty":
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            os.set_blocking(master, False)
+            self._master, self._slave = master, slave
+            self._in_fd = self._out_fd = master
+            self.pty_path = os.ttyname(slave)
+        elif mode == "stdio":
+            self._in_fd, self._out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+            if os.isatty(self._in_fd):
+                self._saved_termios = termios.tcgetattr(self._in_fd)
+                tty.setraw(self._in_fd)
+
+    # -- host side --------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Bytes typed into the firmware's receiver."""
+        with self._lock:
+            self._rx.extend(data)
+        self.wake()
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError:
+            pass
+
+    def output(self) -> bytes:
+        with self._lock:
+            return bytes(self._out)
+
+    def output_length(self) -> int:
+        with self._lock:
+            return self._out_dropped + len(self._out)
+
+    def output_contains(self, text: str, since: int = 0) -> bool:
+        with self._lock:
+            start = max(0, since - self._out_dropped)
+            return text.encode() in self._out[start:]
+
+    def read_available(self) -> bytes:
+        with self._lock:
+            start = max(0, self._cursor - self._out_dropped)
+            data = bytes(self._out[start:])
+            self._cursor = self._out_dropped + len(self._out)
+            return data
+
+    def wait_for(self, pattern: str, timeout: float = 10.0) -> str:
+        """Wait until `pattern` (a regex) appears after the cursor; returns the text up to its end."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                start = max(0, self._cursor - self._out_dropped)
+                m = rx.search(self._out, start)
+                if m:
+                    text = bytes(self._out[start:m.end()]).decode(errors="replace")
+                    self._cursor = self._out_dropped + m.end()
+                    return text
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    tail = bytes(self._out[start:])[-200:].decode(errors="replace")
+                    raise TimeoutError(f"{pattern!r} not seen within {timeout} s; output ends {tail!r}")
+                self._cond.wait(min(left, 0.1))
+
+    # -- firmware side ------------------------------------------------------------------------
+    def rx_pending(self) -> int:
+        return len(self._rx)
+
+    def rx_pop(self) -> int | None:
+        with self._lock:
+            return self._rx.popleft() if self._rx else None
+
+    def tx(self, byte: int) -> None:
+        with self._cond:
+            self._out.append(byte)
+            if len(self._out) > OUTPUT_KEEP * 2:
+                cut = len(self._out) - OUTPUT_KEEP
+                del self._out[:cut]
+                self._out_dropped += cut
+            self._cond.notify_all()
+        if self._out_fd is not None:
+            self._pending_tx.append(byte)
+            if byte == 0x0A or len(self._pending_tx) >= 64:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending_tx or self._out_fd is None:
+            return
+        try:
+            n = os.write(self._out_fd, self._pending_tx)
+            del self._pending_tx[:n]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._pending_tx.clear()
+        if len(self._pending_tx) > OUTPUT_KEEP:
+            # Nobody reads the port: a real UART would not wait either.
+            del self._pending_tx[:-OUTPUT_KEEP]
+
+    def poll(self) -> bool:
+        """Move waiting host input into the receive queue; True when something arrived."""
+        self._flush()
+        if self._in_fd is None:
+            return bool(self._rx)
+        try:
+            r, _, _ = select.select([self._in_fd], [], [], 0)
+            if not r:
+                return bool(self._rx)
+            data = os.read(self._in_fd, 4096)
+        except (BlockingIOError, InterruptedError):
+            return bool(self._rx)
+        except OSError:
+            return bool(self._rx)
+        if data:
+            with self._lock:
+                self._rx.extend(data)
+        return bool(self._rx)
+
+    def wait_input(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds for host input (or a wake()); True if input is queued."""
+        self._flush()
+        if self._rx:
+            return True
+        fds = [self._wake_r] + ([self._in_fd] if self._in_fd is not None else [])
+        try:
+            r, _, _ = select.select(fds, [], [], timeout)
+        except InterruptedError:
+            r = []
+        if self._wake_r in r:
+            try:
+                os.read(self._wake_r, 4096)
+            except BlockingIOError:
+                pass
+        if self._in_fd is not None and self._in_fd in r:
+            self.poll()
+        return bool(self._rx)
+
+    def close(self) -> None:
+        self._flush()
+        if self._saved_termios is not None and self._in_fd is not None:
+            termios.tcsetattr(self._in_fd, termios.TCSADRAIN, self._saved_termios)
+            self._saved_termios = None
+        for fd in (getattr(self, "_master", None), getattr(self, "_slave", None), self._wake_r,
+                   self._wake_w):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._master = self._slave = None
+        self._in_fd = self._out_fd = None

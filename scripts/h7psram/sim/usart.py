@@ -1,0 +1,130 @@
+"""USART/UART of the STM32H7 (v3 IP with FIFO): registers, TX to the host, paced RX, interrupts.
+
+Offsets and bits from CMSIS USART_TypeDef / USART_ISR_* of stm32h7a3xx.h:
+CR1 0x00 (UE b0, RE b2, TE b3, RXNEIE b5, TCIE b6, TXEIE b7), CR2 0x04,
+CR3 0x08, BRR 0x0C, GTPR 0x10, RTOR 0x14, RQR 0x18, ISR 0x1C, ICR 0x20,
+RDR 0x24, TDR 0x28, PRESC 0x2C. ISR resets to 0x008000C0 (TXFE, TC, TXE;
+mpy-boot-trace 2). Transmission is instant, so TXE/TC always read 1; TEACK
+and REACK follow TE and RE (boot-trace row 7). Received bytes arrive one
+per character time of 115200 baud, so firmware ring buffers see the pace
+of a real line and nothing is lost while RDR is full.
+"""
+from __future__ import annotations
+
+from .peripheral import RegisterBlock
+from .uart_io import UartEndpoint
+
+CR1, CR2, CR3, BRR, RQR, ISR, ICR, RDR, TDR, PRESC = 0x00, 0x04, 0x08, 0x0C, 0x18, 0x1C, 0x20, 0x24, 0x28, 0x2C
+UE, RE, TE = 1 << 0, 1 << 2, 1 << 3
+RXNEIE, TCIE, TXEIE, IDLEIE = 1 << 5, 1 << 6, 1 << 7, 1 << 4
+RXNE, TC, TXE, IDLE, ORE = 1 << 5, 1 << 6, 1 << 7, 1 << 4, 1 << 3
+TEACK, REACK, TXFE = 1 << 21, 1 << 22, 1 << 23
+CHAR_NS = 10 * 1_000_000_000 // 115200
+
+#: name -> (base, IRQ number) from stm32h7a3xx.h
+USARTS = {
+    "USART1": (0x40011000, 37),
+    "USART2": (0x40004400, 38),
+    "USART3": (0x40004800, 39),
+    "UART4": (0x40004C00, 52),
+    "UART5": (0x40005000, 53),
+    "USART6": (0x40011400, 71),
+    "UART7": (0x40007800, 82),
+    "UART8": (0x40007C00, 83),
+}
+
+
+class Usart(RegisterBlock):
+    RESET = {ISR: TXFE | TC | TXE}
+
+    def __init__(self, machine, name: str, endpoint: UartEndpoint | None = None) -> None:
+        base, self.irq = USARTS[name]
+        self.endpoint = endpoint if endpoint is not None else UartEndpoint("none")
+        self._rx_event = None
+        self.rx_byte: int | None = None
+        super().__init__(machine, base, 0x400, name)
+        self.on_read(ISR, self._isr)
+        self.on_read(RDR, self._rdr)
+        self.on_write(TDR, self._tdr)
+        self.on_write(CR1, self._cr1)
+        self.on_write(ICR, self._icr)
+        self.on_write(RQR, self._rqr)
+        self.on_write(ISR, lambda off, v: None)
+
+    def reset(self) -> None:
+        super().reset()
+        if getattr(self, "_rx_event", None) is not None:
+            self._rx_event.cancel()
+        self._rx_event = None
+        self.rx_byte = None
+
+    # -- registers ------------------------------------------------------------------------
+    def _isr(self, off: int) -> int:
+        cr1 = self.regs.get(CR1, 0)
+        value = self.regs.get(ISR, 0) | TXFE | TC | TXE
+        if self.rx_byte is not None:
+            value |= RXNE
+        if cr1 & TE:
+            value |= TEACK
+        if cr1 & RE:
+            value |= REACK
+        return value
+
+    def _rdr(self, off: int) -> int:
+        byte = self.rx_byte
+        if byte is None:
+            return self.regs.get(RDR, 0)
+        self.regs[RDR] = byte
+        self.rx_byte = None
+        self._update_irq()
+        self._arm_rx()
+        return byte
+
+    def _tdr(self, off: int, value: int) -> None:
+        self.regs[TDR] = value & 0x1FF
+        if self.regs.get(CR1, 0) & (UE | TE) == UE | TE:
+            self.endpoint.tx(value & 0xFF)
+
+    def _cr1(self, off: int, value: int) -> None:
+        self.regs[CR1] = value
+        self._update_irq()
+        self._arm_rx()
+
+    def _icr(self, off: int, value: int) -> None:
+        self.regs[ISR] = self.regs.get(ISR, 0) & ~(value & 0x0012_1B5F)
+        self._update_irq()
+
+    def _rqr(self, off: int, value: int) -> None:
+        if value & (1 << 3):                  # RXFRQ: drop the received character
+            self.rx_byte = None
+            self._update_irq()
+            self._arm_rx()
+
+    # -- host side --------------------------------------------------------------------------
+    def poll(self) -> None:
+        self.endpoint.poll()
+        self._arm_rx()
+
+    def _arm_rx(self) -> None:
+        if self.rx_byte is not None or self._rx_event is not None:
+            return
+        if not self.endpoint.rx_pending():
+            return
+        if self.regs.get(CR1, 0) & (UE | RE) != UE | RE:
+            return
+        self._rx_event = self.machine.after_ns(CHAR_NS, self._latch)
+
+    def _latch(self) -> None:
+        self._rx_event = None
+        byte = self.endpoint.rx_pop()
+        if byte is None:
+            return
+        self.rx_byte = byte
+        self._update_irq()
+
+    def _update_irq(self) -> None:
+        cr1 = self.regs.get(CR1, 0)
+        isr = self._isr(ISR)
+        level = bool((isr & RXNE and cr1 & RXNEIE) or (isr & TXE and cr1 & TXEIE)
+                     or (isr & TC and cr1 & TCIE) or (isr & IDLE and cr1 & IDLEIE))
+        self.machine.set_irq_level(self.irq, level)
