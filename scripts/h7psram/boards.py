@@ -131,6 +131,7 @@ class MmioBlock:
     base: int
     size: int
     compatible: str
+    irq: int | None = None       # NVIC interrupt number, when the block has one
 
     @property
     def end(self) -> int:
@@ -464,9 +465,12 @@ class _BoardReader:
                 continue
             if not _dt_label(node):
                 raise _TreeProblem(f"{node.path} has registers but no label")
+            irq = node.interrupts[0].data["irq"] if node.interrupts else None
             for index, reg in enumerate(node.regs):
                 name = _dt_label(node).upper()
                 if index:
+                    # a second reg entry is a memory window ("ospi_mm" -> OCTOSPI1_MM)
                     name += "_" + (reg.name or str(index)).upper().split("_")[-1]
-                blocks.append(MmioBlock(name, reg.addr, reg.size, node.compats[0]))
+                blocks.append(MmioBlock(name, reg.addr, reg.size, node.compats[0],
+                                        None if index else irq))
         return sorted(blocks, key=lambda b: b.base)
