@@ -34,7 +34,7 @@ _FOUND_RE = re.compile(r"^Found (DFU|Runtime): \[([0-9a-fA-F]{4}):([0-9a-fA-F]{4
 _FIELD_RE = re.compile(r'(\w+)=("[^"]*"|[^,\s]*)')
 
 # Said when no bootloader shows up and the board description has no hint of its own.
-GENERIC_DFU_HINT = "connect BOOT0 to 3V3 (or hold the BOOT key) and plug USB in again"
+GENERIC_DFU_HINT = "connect BOOT0 to 3V3 or hold the BOOT key, then plug USB in again"
 
 
 @dataclass
@@ -134,8 +134,8 @@ class DfuUtilRunner(Runner):
         devices = self.list_devices()
         if not devices:
             raise FlashFailed(
-                f"no DFU device {vid:04x}:{pid:04x} found by 'dfu-util -l': put the board in DFU mode "
-                f"({self.dfu_mode_hint()})"
+                f"no DFU device {vid:04x}:{pid:04x} found by 'dfu-util -l': put the board in DFU mode: "
+                f"{self.dfu_mode_hint()}"
             )
         if self.ctx.serial:
             chosen = [d for d in devices if d.serial == self.ctx.serial]

@@ -1,0 +1,127 @@
+"""`west flash`: write a build to the board with the runner its runners.yaml names."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from west.commands import WestCommand
+
+# West loads this file by path; make the package importable even when the
+# workspace's Python package has not been pip-installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from h7psram import buildinfo  # noqa: E402
+from h7psram.errors import H7Error  # noqa: E402
+from h7psram.runners import core  # noqa: E402
+
+DESCRIPTION = """\
+Write the firmware of a build directory to a board. The runner (the tool that
+does the writing) and its per-board options come from BUILD_DIR/runners.yaml,
+written by 'west build'; -r picks another runner and options given here win
+over the file's.
+
+Runners:
+  dfu-util  USB DFU (default): 'dfu-util -a 0 -D BUILD_DIR/firmware.dfu' to the
+            STM32 ROM bootloader 0483:df11 (BOOT0 to 3V3, then plug USB in)
+  openocd   SWD with NRST asserted during attach (stm32h7x target)
+  pyocd     SWD with pyOCD, connect under reset (target stm32h7a3vitx)
+  sim       run the ELF in the board simulator; exits with its status
+
+Anything after '--' is appended to the tool's command line.
+
+Exit status: 0 written, 1 flashing failed or verify mismatch, 2 unusable
+input (missing build, bad .dfu, tool not installed); with -r sim, the
+simulator's own status."""
+
+
+class Flash(WestCommand):
+    def __init__(self) -> None:
+        super().__init__(
+            "flash",
+            "write the build to the board (dfu-util, openocd, pyocd) or run it in the simulator",
+            DESCRIPTION,
+            accepts_unknown_args=True,
+        )
+
+    def do_add_parser(self, parser_adder):  # type: ignore[no-untyped-def]
+        parser = parser_adder.add_parser(
+            self.name,
+            help=self.help,
+            description=self.description,
+            epilog=_runner_options_help(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("-d", "--build-dir", default="build", help="build directory (default: build)")
+        parser.add_argument("-r", "--runner", help="runner to use instead of runners.yaml's flash-runner")
+        parser.add_argument("-i", "--serial", "--dev-id", dest="serial", metavar="ID",
+                            help="USB serial number of the DFU device or debug probe")
+        rebuild = parser.add_mutually_exclusive_group()
+        rebuild.add_argument("--rebuild", dest="rebuild", action="store_true", default=False,
+                             help="run 'west build -d BUILD_DIR' first")
+        rebuild.add_argument("--no-rebuild", dest="rebuild", action="store_false",
+                             help="flash the build as it is (the default)")
+        return parser
+
+    def do_run(self, args: argparse.Namespace, unknown_args: list[str]) -> None:
+        runner_argv, tool_args = _split_passthrough(unknown_args)
+        try:
+            build_dir = Path(args.build_dir)
+            if args.rebuild:
+                self._rebuild(build_dir)
+            info = buildinfo.read_build_info(build_dir)
+            config = buildinfo.read_runners_yaml(build_dir)
+            runner_name = args.runner or config.flash_runner
+            runner_cls = core.get_runner_class(runner_name)
+            ctx = core.FlashContext(
+                build=info,
+                board=_load_board(info.board),
+                serial=args.serial,
+                tool_args=tool_args,
+                info=self.inf,
+                warn=self.wrn,
+            )
+            runner = runner_cls.create(ctx, config.args_for(runner_name), runner_argv)
+            self.banner(f"flashing {info.board} from {build_dir} with {runner_name}")
+            runner.flash()
+        except H7Error as err:
+            self.die(str(err), exit_code=err.exit_code)
+
+    def _rebuild(self, build_dir: Path) -> None:
+        build_cmd = Path(__file__).with_name("build.py")
+        west = shutil.which("west")
+        if not build_cmd.exists() or west is None:
+            self.inf("no 'west build' command in this workspace: flashing the build as it is")
+            return
+        rc = subprocess.call([west, "build", "-d", str(build_dir)])
+        if rc != 0:
+            self.die(f"'west build -d {build_dir}' failed (exit {rc})", exit_code=rc)
+
+
+def _split_passthrough(unknown: list[str]) -> tuple[list[str], list[str]]:
+    """Runner options before '--', tool arguments after it."""
+    if "--" in unknown:
+        i = unknown.index("--")
+        return unknown[:i], unknown[i + 1 :]
+    return unknown, []
+
+
+def _load_board(name: str) -> object:
+    try:
+        from h7psram.boards import load_board
+    except ImportError:
+        return None  # runners that need the flash bounds say so themselves
+    return load_board(name)
+
+
+def _runner_options_help() -> str:
+    parts = []
+    for name, cls in sorted(core.runner_classes().items()):
+        body = cls.options_help()
+        # argparse heads the list with its own "options:" line; the runner's heading replaces it.
+        body = "\n".join(line for line in body.splitlines() if line.strip() != "options:")
+        parts.append(f"{name} runner options ({cls.summary}):\n{body}" if body else f"{name}: no options")
+    return "\n\n".join(parts) + "\n"
