@@ -9,7 +9,7 @@ import pytest
 from h7psram import patch as patchlib
 from h7psram.errors import CheckFailed
 
-from conftest import MAIN_C, Patches, Repo, git
+from patch_repos import MAIN_C, Patches, Repo, git
 
 PATCHED_MAIN = MAIN_C.replace("line 3\n", "line 3 patched\n")
 BOARD_HOOK = "void board_hook(void) {}\n"

@@ -16,7 +16,7 @@ except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import patch as patchlib
-from h7psram.errors import H7Error
+from h7psram.errors import CheckFailed, H7Error
 
 _DESCRIPTION = """\
 Manage the patches this workspace makes to its west projects (MicroPython).
@@ -114,8 +114,12 @@ class Patch(WestCommand):
             patchlib.restore_pinned(patch_set, modules, revisions, only,
                                     on_module_done=self._done("restored files of"))
             return
-        outcome = patchlib.clean_patches(patch_set, modules, only,
-                                         on_module_done=self._done("reversed"))
+        try:
+            outcome = patchlib.clean_patches(patch_set, modules, only,
+                                             on_module_done=self._done("reversed"))
+        except CheckFailed as err:
+            raise CheckFailed(f"{err}; 'west patch clean --force' puts the patched files "
+                              "back to the pinned revision, losing edits to them") from None
         self._summary(outcome, "reversed", "not applied", only)
 
     def _done(self, verb: str):  # type: ignore[no-untyped-def]
