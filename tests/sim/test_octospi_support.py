@@ -1,0 +1,265 @@
+"""Helpers shared by test_octospi*, test_psram* and test_hazards* (no tests in here).
+
+`RegisterDriver` talks to the OCTOSPI1 model only through its registers, the
+way a HAL-free driver does: program CCR/TCR/IR/DLR/AR, push or pull DR, poll
+SR. The machine is the real simulator `Machine` with the devicetree boards.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from h7psram.boards import load_board
+from h7psram.sim.faults import PsramFaults
+from h7psram.sim.machine import Machine
+from h7psram.sim.octospi import (AR, CCR, CR, DCR1, DCR2, DCR3, DCR4, DLR, DR, FCR, IR, LPTR, SR,
+                                 TCR, WCCR, WIR, WTCR, Octospi)
+
+GPIO_MODER, GPIO_AFRL, GPIO_AFRH = 0x00, 0x20, 0x24
+
+# CCR line codes (B.7)
+L1, L4 = 1, 3
+ADSIZE_24 = 2 << 12
+DQSE = 1 << 29
+TCF, BUSY = 1 << 1, 1 << 5
+FM_WRITE, FM_READ, FM_MAPPED = 0, 1, 3
+
+
+def ccr(ilines: int, alines: int = 0, dlines: int = 0, *, dqse: bool = False) -> int:
+    value = ilines | (alines << 8) | (dlines << 24)
+    if alines:
+        value |= ADSIZE_24
+    return value | (DQSE if dqse else 0)
+
+
+def make_machine(board: str = "devebox_h7a3", faults: PsramFaults | None = None,
+                 *, pins: bool = True) -> Machine:
+    m = Machine(load_board(board), psram_faults=faults)
+    if pins:
+        route_pins(m)
+    return m
+
+
+def route_pins(m: Machine) -> None:
+    """Put the six PSRAM pins into their alternate functions, as the driver's GPIO set-up does."""
+    for signal, (port, pin, af) in m.board.pins.items():
+        if not signal.startswith("OSPI"):
+            continue
+        gp = m.gpio[port]
+        moder = gp.read(GPIO_MODER, 4)
+        gp.write(GPIO_MODER, 4, (moder & ~(3 << 2 * pin)) | (2 << 2 * pin))
+        reg = GPIO_AFRL if pin < 8 else GPIO_AFRH
+        afr = gp.read(reg, 4)
+        shift = 4 * (pin % 8)
+        gp.write(reg, 4, (afr & ~(0xF << shift)) | (af << shift))
+
+
+@dataclass
+class RegisterDriver:
+    ospi: Octospi
+    qpi: bool = False
+
+    def w(self, off: int, value: int) -> None:
+        self.ospi.write(off, 4, value)
+
+    def r(self, off: int) -> int:
+        return self.ospi.read(off, 4)
+
+    def wait_not_busy(self) -> None:
+        for _ in range(1000):
+            if not self.r(SR) & BUSY:
+                return
+        raise AssertionError(f"SR stays BUSY: 0x{self.r(SR):08x}")
+
+    def init(self, *, prescaler: int = 1, csbound: int = 10, refresh: int = 500, csht: int = 3,
+             devsize: int = 22) -> None:
+        """HAL_OSPI_Init order (B.10): DCR1..4, CR.FTHRES, PRESCALER, then EN."""
+        self.w(DCR1, (devsize << 16) | (csht << 8) | (1 << 3) | (2 << 24))
+        self.w(DCR3, csbound << 16)
+        self.w(DCR4, refresh)
+        self.w(CR, 3 << 8)
+        self.wait_not_busy()
+        self.w(DCR2, prescaler)
+        self.w(CR, self.r(CR) | 1)
+
+    def _mode(self, fmode: int) -> None:
+        self.w(CR, (self.r(CR) & ~(3 << 28)) | (fmode << 28))
+
+    def command(self, instr: int, *, lines: int | None = None) -> None:
+        """Instruction only: IR write starts it (B.10)."""
+        il = lines if lines is not None else (L4 if self.qpi else L1)
+        self.wait_not_busy()
+        self._mode(FM_WRITE)
+        self.w(CCR, ccr(il))
+        self.w(TCR, 0)
+        self.w(IR, instr)
+        assert self.r(SR) & TCF, "command without data must end with TCF"
+        self.w(FCR, TCF)
+
+    def read(self, instr: int, address: int, length: int, *, ilines: int, alines: int, dlines: int,
+             dummy: int) -> bytes:
+        self.wait_not_busy()
+        self._mode(FM_READ)
+        self.w(CCR, ccr(ilines, alines, dlines))
+        self.w(TCR, dummy)
+        self.w(DLR, length - 1)
+        self.w(IR, instr)
+        self.w(AR, address)          # AR last: starts the read
+        out = bytearray()
+        while len(out) < length:
+            sr = self.r(SR)
+            level = (sr >> 8) & 0x3F
+            if not level:
+                raise AssertionError(f"read stalled with SR 0x{sr:08x} after {len(out)} bytes")
+            if level >= 4 and length - len(out) >= 4:
+                out += self.r(DR).to_bytes(4, "little")
+            else:
+                out.append(self.ospi.read(DR, 1))
+        assert self.r(SR) & TCF
+        self.w(FCR, TCF)
+        self.wait_not_busy()
+        return bytes(out)
+
+    def write(self, instr: int, address: int, data: bytes, *, ilines: int, alines: int, dlines: int,
+              dummy: int = 0) -> None:
+        self.wait_not_busy()
+        self._mode(FM_WRITE)
+        self.w(CCR, ccr(ilines, alines, dlines))
+        self.w(TCR, dummy)
+        self.w(DLR, len(data) - 1)
+        self.w(IR, instr)
+        self.w(AR, address)
+        pos = 0
+        while pos < len(data):
+            if len(data) - pos >= 4:
+                self.ospi.write(DR, 4, int.from_bytes(data[pos:pos + 4], "little"))
+                pos += 4
+            else:
+                self.ospi.write(DR, 1, data[pos])
+                pos += 1
+        assert self.r(SR) & TCF
+        self.w(FCR, TCF)
+
+    # -- the PSRAM sequences (hardware-facts E.6-E.9) ------------------------------------
+    def reset_chip(self) -> None:
+        for lines in (L4, L1):        # unknown mode: QPI reset first, then SPI (E.6)
+            self.command(0x66, lines=lines)
+            self.command(0x99, lines=lines)
+        self.qpi = False
+
+    def read_id(self) -> bytes:
+        return self.read(0x9F, 0, 8, ilines=L1, alines=L1, dlines=L1, dummy=0)
+
+    def enter_qpi(self) -> None:
+        self.command(0x35, lines=L1)
+        self.qpi = True
+
+    def qpi_write(self, address: int, data: bytes) -> None:
+        self.write(0x38, address, data, ilines=L4, alines=L4, dlines=L4)
+
+    def qpi_read(self, address: int, length: int, dummy: int = 6) -> bytes:
+        return self.read(0xEB, address, length, ilines=L4, alines=L4, dlines=L4, dummy=dummy)
+
+    def memory_mapped(self, *, read_dummy: int = 6, read_instr: int = 0xEB, dqse: bool = True,
+                      tcen: bool = True, lptr: int = 1) -> None:
+        """QPI 4-4-4 map (hardware-facts H.6): read 0xEB/6 dummies, write 0x38 with DQSE."""
+        self.wait_not_busy()
+        self.w(CCR, ccr(L4, L4, L4))
+        self.w(TCR, read_dummy)
+        self.w(IR, read_instr)
+        self.w(WCCR, ccr(L4, L4, L4, dqse=dqse))
+        self.w(WTCR, 0)
+        self.w(WIR, 0x38)
+        self.w(LPTR, lptr)
+        cr = (self.r(CR) & ~(3 << 28)) | (FM_MAPPED << 28)
+        self.w(CR, cr | (1 << 3) if tcen else cr & ~(1 << 3))
+
+    def leave_memory_mapped(self) -> None:
+        self.w(CR, self.r(CR) | 2)          # ABORT
+        for _ in range(100):
+            if not self.r(CR) & 2:
+                break
+        self._mode(FM_WRITE)
+
+
+def bring_up(m: Machine, *, qpi: bool = True, **init: int) -> RegisterDriver:
+    drv = RegisterDriver(m.peripherals["OCTOSPI1"])  # type: ignore[arg-type]
+    drv.init(**init)
+    drv.reset_chip()
+    if qpi:
+        drv.enter_qpi()
+    return drv
+
+
+# -- a little CPU program, for what only a CPU can do (bus faults, real loads/stores) ---------
+PARAMS = 0x20000000           # DTCM: src, dst, words, src2, dst2, words2, done
+COPY_PROGRAM = textwrap.dedent("""
+    .syntax unified
+    .cpu cortex-m7
+    .thumb
+    .text
+    .word 0x20010000
+    .word reset
+    .word spin            @ NMI
+    .word spin            @ HardFault
+    .word spin, spin, spin
+    .thumb_func
+    reset:
+        ldr r4, =0x20000000
+        ldr r0, [r4, #0]
+        ldr r1, [r4, #4]
+        ldr r2, [r4, #8]
+        bl copy
+        ldr r0, [r4, #12]
+        ldr r1, [r4, #16]
+        ldr r2, [r4, #20]
+        bl copy
+        movs r0, #1
+        str r0, [r4, #24]
+    idle:
+        wfi
+        b idle
+    .thumb_func
+    copy:
+        cbz r2, 2f
+    1:  ldr r3, [r0], #4
+        str r3, [r1], #4
+        subs r2, r2, #1
+        bne 1b
+    2:  bx lr
+    .thumb_func
+    spin:
+        b spin
+    .ltorg
+""")
+
+
+def build_copy_program(directory: Path) -> Path:
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        pytest.skip("arm-none-eabi-gcc not installed: the CPU-driven OCTOSPI tests need it")
+    src = directory / "copy.S"
+    elf = directory / "copy.elf"
+    src.write_text(COPY_PROGRAM)
+    subprocess.run([gcc, "-mcpu=cortex-m7", "-mthumb", "-nostdlib", "-nostartfiles",
+                    "-Wl,-Ttext=0x08000000", "-Wl,-e,reset", "-o", str(elf), str(src)], check=True)
+    return elf
+
+
+def set_copies(m: Machine, *copies: tuple[int, int, int]) -> None:
+    words: list[int] = []
+    for src, dst, count in copies:
+        words += [src, dst, count]
+    while len(words) < 6:
+        words += [0, 0, 0]
+    words.append(0)
+    m.write_memory(PARAMS, b"".join(w.to_bytes(4, "little") for w in words))
+
+
+def copies_done(m: Machine) -> bool:
+    return m.read_u32(PARAMS + 24) == 1
