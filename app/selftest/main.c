@@ -1,0 +1,113 @@
+/*
+ * PSRAM self-test image: clock, REPL UART, PSRAM bring-up, full memtest, then
+ * idle.  The lines printed are a contract (docs/selftest.md); tests and the
+ * simulator match them, so change them only together with that page.
+ */
+#include <stdint.h>
+
+#include "psram.h"
+#include "psram_board.h"
+#include "psram_memtest.h"
+#include "selftest_clock.h"
+#include "selftest_uart.h"
+
+#ifdef BOARD_REPL_BAUDRATE
+#define SELFTEST_BAUD BOARD_REPL_BAUDRATE
+#else
+#define SELFTEST_BAUD 115200u
+#endif
+
+#if PSRAM_KERNEL_CLOCK_HZ != BOARD_HCLK_HZ
+#error "the self-test leaves OCTOSPISEL at reset, so the OCTOSPI kernel clock is HCLK"
+#endif
+
+static void put_line(const char *s) {
+    selftest_uart_puts(s);
+    selftest_uart_puts("\r\n");
+}
+
+static void put_id(const uint8_t id[8]) {
+    for (unsigned i = 0; i < 8u; i++) {
+        selftest_uart_putc(' ');
+        selftest_uart_hex(id[i], 2);
+    }
+}
+
+static void memtest_sync(void *ctx, uint32_t kind, volatile void *base, size_t len) {
+    (void)ctx;
+    (void)kind;
+    (void)base;
+    (void)len;
+    psram_dcache_sync();
+}
+
+static void report_init_failure(psram_status_t st, const psram_info_t *info) {
+    switch (st) {
+        case PSRAM_ERR_NOT_FOUND:
+            selftest_uart_puts("spiram not found, id");
+            put_id(info->id);
+            put_line("");
+            break;
+        case PSRAM_ERR_WRONG_MFID:
+        case PSRAM_ERR_BAD_KGD:
+            selftest_uart_puts("spiram wrong id, mfid 0x");
+            selftest_uart_hex(info->id[0], 2);
+            selftest_uart_puts(" kgd 0x");
+            selftest_uart_hex(info->id[1], 2);
+            put_line("");
+            break;
+        default:
+            selftest_uart_puts("spiram init fail, ");
+            put_line(psram_status_name(st));
+            break;
+    }
+}
+
+static void report_memtest_failure(const psram_memtest_result_t *r) {
+    unsigned digits = r->width / 4u;
+    selftest_uart_puts("spiram ");
+    selftest_uart_puts(psram_memtest_name(r->kind));
+    selftest_uart_puts(" fail, address 0x");
+    selftest_uart_hex((uint32_t)r->address, 8);
+    selftest_uart_puts(" written 0x");
+    selftest_uart_hex(r->written, digits);
+    selftest_uart_puts(" read 0x");
+    selftest_uart_hex(r->read, digits);
+    put_line("");
+}
+
+int main(void) {
+    selftest_clock_t clock;
+    selftest_clock_init(&clock);
+    selftest_uart_init(clock.pclk_hz, SELFTEST_BAUD);
+    put_line("psram selftest " PSRAM_BOARD_NAME);
+    if (clock.failed_step != 0) {
+        /* the PSRAM timing is computed for HCLK 140 MHz: do not run it slower */
+        selftest_uart_puts("selftest clock fail, ");
+        put_line(clock.failed_step);
+        selftest_uart_flush();
+        return 1;
+    }
+
+    psram_info_t info;
+    psram_status_t st = psram_init(&info);
+    if (st != PSRAM_OK) {
+        report_init_failure(st, &info);
+        selftest_uart_flush();
+        return 1;
+    }
+    selftest_uart_puts("spiram eid");
+    put_id(info.id);
+    put_line("");
+
+    psram_memtest_result_t result;
+    uint32_t kind = psram_memtest_run((volatile void *)PSRAM_BASE, PSRAM_SIZE, PSRAM_MEMTEST_FULL,
+                                      memtest_sync, 0, &result);
+    if (kind == PSRAM_MEMTEST_NONE) {
+        put_line("spiram memtest pass");
+    } else {
+        report_memtest_failure(&result);
+    }
+    selftest_uart_flush();
+    return kind == PSRAM_MEMTEST_NONE ? 0 : 1;
+}

@@ -1,0 +1,222 @@
+/*
+ * PSRAM memory test.  Order follows the usual bus-first strategy: data lines
+ * (walking bits), then address lines (power-of-two offsets), then the array
+ * (patterns at every width, address-in-address).  A failure in an earlier
+ * step explains most later ones, so the first failure is the one reported.
+ */
+#include "psram_memtest.h"
+
+typedef struct {
+    volatile uint8_t *base;
+    size_t size;
+    psram_memtest_sync_fn sync;
+    void *ctx;
+    psram_memtest_result_t *res;
+} memtest_t;
+
+static void sync_range(memtest_t *t, uint32_t kind, size_t offset, size_t len) {
+    if (t->sync != NULL) {
+        t->sync(t->ctx, kind, t->base + offset, len);
+    }
+}
+
+static uint32_t fail(memtest_t *t, uint32_t kind, uint32_t width, size_t offset,
+                     uint32_t written, uint32_t read) {
+    psram_memtest_result_t *r = t->res;
+    r->kind = kind;
+    r->width = width;
+    r->offset = offset;
+    r->address = (uintptr_t)(t->base + offset);
+    r->written = written;
+    r->read = read;
+    return kind;
+}
+
+static volatile uint32_t *word_at(memtest_t *t, size_t offset) {
+    return (volatile uint32_t *)(t->base + offset);
+}
+
+/* Data lines: on a few words spread over the array, each bit alone at 1, then
+ * alone at 0.  A quad-SPI IO line carries bits n and n+4 of every byte, so a
+ * stuck or shorted IO shows here as a single wrong bit pattern. */
+static uint32_t test_walking(memtest_t *t, int ones) {
+    const size_t samples[3] = {0u, t->size / 2u, t->size - 4u};
+    uint32_t kind = ones ? PSRAM_MEMTEST_WALK_ONES : PSRAM_MEMTEST_WALK_ZEROS;
+    t->res->tests_run++;
+    for (unsigned s = 0; s < 3u; s++) {
+        for (unsigned bit = 0; bit < 32u; bit++) {
+            uint32_t value = ones ? (1u << bit) : ~(1u << bit);
+            *word_at(t, samples[s]) = value;
+            sync_range(t, kind, samples[s], 4u);
+            uint32_t got = *word_at(t, samples[s]);
+            if (got != value) {
+                return fail(t, kind, 32u, samples[s], value, got);
+            }
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+/* Address lines: a marker at offset 0 and at every power-of-two word offset.
+ * Raising one offset's value must not change any other: if it does, those two
+ * addresses alias (a stuck or shorted address line). */
+static uint32_t test_address_lines(memtest_t *t) {
+    const uint32_t pattern = 0xAAAAAAAAu, anti = 0x55555555u;
+    t->res->tests_run++;
+    *word_at(t, 0) = pattern;
+    for (size_t off = 4u; off < t->size; off <<= 1) {
+        *word_at(t, off) = pattern;
+    }
+    sync_range(t, PSRAM_MEMTEST_ADDR_LINES, 0, t->size);
+    /* stuck-high: writing the base must not disturb any power-of-two cell */
+    *word_at(t, 0) = anti;
+    sync_range(t, PSRAM_MEMTEST_ADDR_LINES, 0, 4u);
+    for (size_t off = 4u; off < t->size; off <<= 1) {
+        uint32_t got = *word_at(t, off);
+        if (got != pattern) {
+            return fail(t, PSRAM_MEMTEST_ADDR_LINES, 32u, off, pattern, got);
+        }
+    }
+    *word_at(t, 0) = pattern;
+    /* stuck-low and shorted pairs: one cell at a time set to the anti-pattern */
+    for (size_t hot = 4u; hot < t->size; hot <<= 1) {
+        *word_at(t, hot) = anti;
+        sync_range(t, PSRAM_MEMTEST_ADDR_LINES, 0, t->size);
+        uint32_t got = *word_at(t, 0);
+        if (got != pattern) {
+            return fail(t, PSRAM_MEMTEST_ADDR_LINES, 32u, 0, pattern, got);
+        }
+        for (size_t off = 4u; off < t->size; off <<= 1) {
+            if (off == hot) {
+                continue;
+            }
+            got = *word_at(t, off);
+            if (got != pattern) {
+                return fail(t, PSRAM_MEMTEST_ADDR_LINES, 32u, off, pattern, got);
+            }
+        }
+        *word_at(t, hot) = pattern;
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+/* One pattern at one width over [offset, offset+len): write all, then read. */
+static uint32_t pattern_pass(memtest_t *t, size_t offset, size_t len, uint32_t width, uint32_t value) {
+    uint32_t kind = width == 8u ? PSRAM_MEMTEST_PATTERN8
+                  : width == 16u ? PSRAM_MEMTEST_PATTERN16 : PSRAM_MEMTEST_PATTERN32;
+    volatile uint8_t *p = t->base + offset;
+    size_t step = width / 8u;
+    for (size_t i = 0; i < len; i += step) {
+        if (width == 8u) {
+            p[i] = (uint8_t)value;
+        } else if (width == 16u) {
+            *(volatile uint16_t *)(p + i) = (uint16_t)value;
+        } else {
+            *(volatile uint32_t *)(p + i) = value;
+        }
+    }
+    sync_range(t, kind, offset, len);
+    for (size_t i = 0; i < len; i += step) {
+        uint32_t got = width == 8u ? p[i]
+                     : width == 16u ? *(volatile uint16_t *)(p + i) : *(volatile uint32_t *)(p + i);
+        if (got != value) {
+            return fail(t, kind, width, offset + i, value, got);
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+static uint32_t test_patterns(memtest_t *t, size_t offset, size_t len) {
+    /* 32, 16, then 8 bits, each with a value and its complement so every
+     * bit is seen at 0 and at 1 */
+    static const struct { uint32_t width, value; } steps[6] = {
+        {32u, 0xA5A5A5A5u}, {32u, 0x5A5A5A5Au},
+        {16u, 0x5A5Au}, {16u, 0xA5A5u},
+        {8u, 0xA5u}, {8u, 0x5Au},
+    };
+    for (unsigned i = 0; i < 6u; i++) {
+        t->res->tests_run++;
+        uint32_t k = pattern_pass(t, offset, len, steps[i].width, steps[i].value);
+        if (k != PSRAM_MEMTEST_NONE) {
+            return k;
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+/* Every word holds its own offset (then the complement): an aliased address
+ * shows up as a word holding another word's offset. */
+static uint32_t test_addr_in_addr(memtest_t *t) {
+    for (int invert = 0; invert < 2; invert++) {
+        t->res->tests_run++;
+        uint32_t mask = invert ? 0xFFFFFFFFu : 0u;
+        for (size_t off = 0; off < t->size; off += 4u) {
+            *word_at(t, off) = (uint32_t)off ^ mask;
+        }
+        sync_range(t, PSRAM_MEMTEST_ADDR_IN_ADDR, 0, t->size);
+        for (size_t off = 0; off < t->size; off += 4u) {
+            uint32_t want = (uint32_t)off ^ mask;
+            uint32_t got = *word_at(t, off);
+            if (got != want) {
+                return fail(t, PSRAM_MEMTEST_ADDR_IN_ADDR, 32u, off, want, got);
+            }
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+uint32_t psram_memtest_run(volatile void *base, size_t size, uint32_t mode,
+                           psram_memtest_sync_fn sync, void *ctx,
+                           psram_memtest_result_t *result) {
+    memtest_t t = {(volatile uint8_t *)base, size, sync, ctx, result};
+    result->kind = PSRAM_MEMTEST_NONE;
+    result->width = 0u;
+    result->address = 0u;
+    result->offset = 0u;
+    result->written = 0u;
+    result->read = 0u;
+    result->tests_run = 0u;
+    if (base == NULL || ((uintptr_t)base & 3u) != 0u || size < 64u || (size & (size - 1u)) != 0u) {
+        return fail(&t, PSRAM_MEMTEST_BAD_ARGS, 0u, 0u, 0u, 0u);
+    }
+    uint32_t k = test_walking(&t, 1);
+    if (k == PSRAM_MEMTEST_NONE) {
+        k = test_walking(&t, 0);
+    }
+    if (k == PSRAM_MEMTEST_NONE) {
+        k = test_address_lines(&t);
+    }
+    if (k != PSRAM_MEMTEST_NONE) {
+        return k;
+    }
+    if (mode == PSRAM_MEMTEST_FULL) {
+        k = test_patterns(&t, 0, size);
+        if (k == PSRAM_MEMTEST_NONE) {
+            k = test_addr_in_addr(&t);
+        }
+        return k;
+    }
+    /* quick: patterns on the first, middle and last spans only; the middle
+     * span straddles the half-way point, so it also crosses a page boundary */
+    size_t span = size / 4u < PSRAM_MEMTEST_QUICK_SPAN ? size / 4u : PSRAM_MEMTEST_QUICK_SPAN;
+    const size_t starts[3] = {0u, size / 2u - span / 2u, size - span};
+    for (unsigned i = 0; i < 3u && k == PSRAM_MEMTEST_NONE; i++) {
+        k = test_patterns(&t, starts[i], span);
+    }
+    return k;
+}
+
+const char *psram_memtest_name(uint32_t kind) {
+    switch (kind) {
+        case PSRAM_MEMTEST_NONE: return "memtest";
+        case PSRAM_MEMTEST_WALK_ONES: return "walkones";
+        case PSRAM_MEMTEST_WALK_ZEROS: return "walkzeros";
+        case PSRAM_MEMTEST_ADDR_LINES: return "addrlines";
+        case PSRAM_MEMTEST_PATTERN8: return "memtest8";
+        case PSRAM_MEMTEST_PATTERN16: return "memtest16";
+        case PSRAM_MEMTEST_PATTERN32: return "memtest32";
+        case PSRAM_MEMTEST_ADDR_IN_ADDR: return "addrtest";
+        case PSRAM_MEMTEST_BAD_ARGS: return "memtest arguments";
+    }
+    return "memtest";
+}
