@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from h7psram.errors import CheckFailed, H7Error, InputError
+from h7psram.errors import CheckFailed, InputError
 
 # Patch states reported by ``list`` and used to plan apply / clean.
 APPLIED = "applied"
@@ -343,6 +343,20 @@ def check_module_trees(patch_set: PatchSet, entries: Sequence[PatchEntry],
     return trees
 
 
+def check_readable(patch_set: PatchSet, entries: Sequence[PatchEntry],
+                   trees: Mapping[str, Path]) -> None:
+    """Raise InputError for a patch file git apply cannot parse at all.
+
+    Without this, a truncated or empty file would only show up as "conflicts".
+    """
+    name = _display(patch_set.yml)
+    for e in entries:
+        res = _git(trees[e.module], "apply", "--numstat", str(e.file))
+        if res.returncode != 0:
+            raise InputError(f"{name}: patches[{e.index}]: {e.path} is not a patch git apply "
+                             f"can read: {_conflict_detail(res.stderr)}")
+
+
 def _by_module(entries: Sequence[PatchEntry]) -> dict[str, list[PatchEntry]]:
     groups: dict[str, list[PatchEntry]] = {}
     for e in entries:
@@ -417,6 +431,7 @@ def patch_states(patch_set: PatchSet, modules: Mapping[str, Path],
     entries = patch_set.select(only)
     _check_selection(patch_set, only, modules)
     trees = check_module_trees(patch_set, entries, modules)
+    check_readable(patch_set, entries, trees)
     states: dict[int, PatchStatus] = {}
     for module, group in _by_module(entries).items():
         for status in _classify_forward(trees[module], group):
@@ -468,6 +483,7 @@ def _run(patch_set: PatchSet, modules: Mapping[str, Path], only: Iterable[str] |
     _check_selection(patch_set, only, modules)
     trees = check_module_trees(patch_set, entries, modules)
     verify_checksums(patch_set, entries)
+    check_readable(patch_set, entries, trees)
 
     wanted_state = APPLIED if reverse else NOT_APPLIED
     classify = _classify_reverse if reverse else _classify_forward
@@ -558,6 +574,7 @@ def restore_pinned(patch_set: PatchSet, modules: Mapping[str, Path],
     _check_selection(patch_set, only, modules)
     trees = check_module_trees(patch_set, entries, modules)
     verify_checksums(patch_set, entries)
+    check_readable(patch_set, entries, trees)
     outcome = Outcome()
     for module, group in _by_module(entries).items():
         tree = trees[module]
@@ -588,5 +605,4 @@ __all__ = [
     "APPLIED", "NOT_APPLIED", "CONFLICTS", "PatchEntry", "PatchSet", "PatchStatus",
     "Outcome", "load_patch_set", "verify_checksums", "check_module_trees", "patch_states",
     "apply_patches", "clean_patches", "restore_pinned", "files_touched", "sha256_of",
-    "H7Error",
 ]

@@ -145,3 +145,15 @@ def test_module_not_checked_out(patches, upstream, tmp_path: Path) -> None:
         patchlib.apply_patches(patch_set, {"upstream": tmp_path / "absent"})
     with pytest.raises(InputError, match="is not the top of a git repository"):
         patchlib.apply_patches(patch_set, {"upstream": upstream.path / "port"})
+
+
+def test_patch_file_git_cannot_read(patches, upstream) -> None:
+    patches.make(upstream, "upstream", "0001-a.patch", {"main.c": "x\n"})
+    f = patches.dir / "upstream" / "0001-a.patch"
+    f.write_text("this is not a diff\n")
+    patches.entries[0]["sha256sum"] = patchlib.sha256_of(f)
+    patches.save()
+    patch_set = patchlib.load_patch_set(patches.yml)
+    with pytest.raises(InputError, match=r"patches\[0\]: upstream/0001-a.patch is not a patch "
+                                         r"git apply can read"):
+        patchlib.apply_patches(patch_set, {"upstream": upstream.path})
