@@ -287,7 +287,7 @@ class Octospi(Peripheral):
         if busy:
             status |= BUSY
         thresh = ((self.reg(CR) >> 8) & 0x1F) + 1
-        if self.fmode == INDIRECT_WRITE:
+        if self.fmode == INDIRECT_WRITE and self.enabled:
             status |= FTF      # written data leaves the FIFO at once: always room
 
         elif self.fmode == INDIRECT_READ:
