@@ -206,7 +206,11 @@ def load_board_file(path: Path) -> Board:
         edt = edtlib.EDT(str(path), [str(path.parent / "bindings")],
                          warn_reg_unit_address_mismatch=False)
     except (edtlib.EDTError, dtlib.DTError) as err:
-        raise InputError(_one_line(f"{path}: {err}")) from None
+        message = _one_line(str(err))
+        # dtlib's parse errors already start with "file:line"
+        if not message.startswith(str(path)):
+            message = f"{path}: {message}"
+        raise InputError(message) from None
     except OSError as err:
         raise InputError(f"{path}: cannot read: {err.strerror}") from None
     try:
@@ -357,7 +361,12 @@ class _BoardReader:
 
     def psram(self, hclk_hz: int) -> Psram:
         ospi = self.ospi()
-        chips = [c for c in ospi.children.values() if "jedec-id" in c.props and c.status == "okay"]
+        children = [c for c in ospi.children.values() if c.status == "okay"]
+        for child in children:
+            if child.matching_compat is None:
+                raise _TreeProblem(f"{child.path}: no binding in bindings/ matches compatible "
+                                   f"{', '.join(child.compats) or '(none)'}")
+        chips = [c for c in children if "jedec-id" in c.props]
         if len(chips) != 1:
             raise _TreeProblem(f"octospi1 needs exactly one PSRAM child node, found {len(chips)}")
         chip = chips[0]
