@@ -203,6 +203,7 @@ COPY_PROGRAM = textwrap.dedent("""
     .cpu cortex-m7
     .thumb
     .text
+    .global reset
     .word 0x20010000
     .word reset
     .word spin            @ NMI
