@@ -9,6 +9,8 @@ OCTOSPI prescalers) are computed from it.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -202,6 +204,26 @@ def load_board(name: str, directory: Path | None = None) -> Board:
 def load_board_file(path: Path) -> Board:
     """Parse one board .dts (bindings from the bindings/ folder beside it)."""
     path = Path(path)
+    # Parsing takes a noticeable fraction of a second and tools ask for the
+    # same board many times; the cache key changes whenever any file of the
+    # tree does. Callers get their own copy, so the cached Board stays intact.
+    return copy.deepcopy(_load_cached(path, _tree_stamp(path)))
+
+
+def _tree_stamp(path: Path) -> tuple:
+    files = sorted(path.parent.glob("*.dts*")) + sorted((path.parent / "bindings").glob("*.yaml"))
+    stamp = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        stamp.append((f.name, st.st_mtime_ns, st.st_size))
+    return tuple(stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: Path, stamp: tuple) -> Board:
     try:
         edt = edtlib.EDT(str(path), [str(path.parent / "bindings")],
                          warn_reg_unit_address_mismatch=False)

@@ -117,3 +117,18 @@ def test_psram_part_without_binding(tree):
     with pytest.raises(InputError) as err:
         load_board_file(board)
     assert "espressif,esp-psram32" in assert_one_line_naming(err.value, board)
+
+
+def test_an_edited_tree_is_read_again(tree):
+    board = tree / "devebox_h7a3.dts"
+    assert load_board_file(board).title == "DEVEBOX STM32H7XX"
+    edit(board, 'model = "DEVEBOX STM32H7XX";', 'model = "DEVEBOX H7A3 (edited)";')
+    assert load_board_file(board).title == "DEVEBOX H7A3 (edited)"
+
+
+def test_callers_cannot_change_the_cached_board():
+    first = load_board("devebox_h7a3")
+    first.pins.clear()
+    first.regions.clear()
+    again = load_board("devebox_h7a3")
+    assert again.pins and again.regions

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from itertools import combinations
 from pathlib import Path
 
@@ -71,3 +73,15 @@ def test_no_address_is_written_twice(name):
     assert len(bases) > 40, "the pattern no longer finds the reg entries"
     repeated = {b for b in bases if bases.count(b) > 1}
     assert repeated == {"0x90000000"} and bases.count("0x90000000") == 2
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_reference_compiler_accepts_the_tree_without_warnings(name, tmp_path):
+    """dtc (the reference devicetree compiler) checks what edtlib does not:
+    unit addresses against reg, bus conventions, interrupt providers."""
+    dtc = shutil.which("dtc")
+    if dtc is None:
+        pytest.skip("dtc (device-tree-compiler) is not installed")
+    result = subprocess.run([dtc, "-I", "dts", "-O", "dtb", "-o", str(tmp_path / "board.dtb"), f"{name}.dts"],
+                            cwd=DTS, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
