@@ -3,47 +3,10 @@ repository), real subprocesses, fake flash tools on PATH."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from conftest import make_build_dir
+from build_dirs import make_build_dir
 from dfu_listings import ROM_LISTING, SECOND_BOARD
-from fake_tools import FakeTools
-
-REPO = Path(__file__).resolve().parents[2]
-_SKIP = shutil.ignore_patterns(".git", "build", "build-*", "__pycache__", ".pytest_cache", "*.egg-info")
-
-
-@pytest.fixture(scope="session")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("westws")
-    manifest = ws / "manifest"
-    shutil.copytree(REPO, manifest, ignore=_SKIP)
-    git = ["git", "-C", str(manifest), "-c", "user.name=test", "-c", "user.email=test@example.com"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "copy"], check=True)
-    res = subprocess.run([sys.executable, "-m", "west", "init", "-l", str(manifest)], cwd=ws,
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    return ws
-
-
-@pytest.fixture
-def tools(tmp_path: Path) -> FakeTools:
-    return FakeTools(tmp_path / "fakebin")
-
-
-def west(ws: Path, *args: str, path: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PATH=path)
-    env.pop("ZEPHYR_BASE", None)
-    return subprocess.run([sys.executable, "-m", "west", *args], cwd=ws, env=env,
-                          capture_output=True, text=True, timeout=120)
-
+from west_workspace import west
 
 def test_default_runner_is_dfu_util_with_the_write_ups_command(workspace, tools, tmp_path, hello_elf):
     build = make_build_dir(tmp_path / "build", hello_elf)
@@ -85,7 +48,7 @@ def _error_lines(stderr: str) -> list[str]:
 @pytest.mark.parametrize("case,listing,status,needle", [
     ("no device", "dfu-util 0.11\n", 1, "put the board in DFU mode: connect BOOT0 to 3V3"),
     ("two devices", ROM_LISTING + SECOND_BOARD, 1, "choose one with --serial"),
-])
+], ids=["no-device", "two-devices"])
 def test_device_problems_are_one_line(workspace, tools, tmp_path, hello_elf, case, listing, status, needle):
     build = make_build_dir(tmp_path / "build", hello_elf)
     tools.install("dfu-util", {"when": ["-l"], "output": listing})
@@ -132,3 +95,13 @@ def test_help_lists_every_runners_options(workspace, tools):
     for text in ("dfu-util runner options", "--bin", "openocd runner options", "--interface", "pyocd runner options",
                  "--target", "sim runner options", "--pty", "--serial"):
         assert text in res.stdout
+
+
+def test_without_runners_yaml_dfu_util_is_still_the_default(workspace, tools, tmp_path, hello_elf):
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    (build / "runners.yaml").unlink()
+    tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    res = west(workspace, "flash", "-d", str(build), path=tools.path_env)
+    assert res.returncode == 0, res.stderr
+    assert "runners.yaml missing" in res.stderr
+    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build / "firmware.dfu")]]

@@ -73,12 +73,17 @@ class Flash(WestCommand):
             if args.rebuild:
                 self._rebuild(build_dir)
             info = buildinfo.read_build_info(build_dir)
-            config = buildinfo.read_runners_yaml(build_dir)
+            board = _load_board(info.board)
+            if (build_dir / buildinfo.RUNNERS_YAML).exists() or board is None:
+                config = buildinfo.read_runners_yaml(build_dir)
+            else:
+                self.wrn(f"{build_dir / buildinfo.RUNNERS_YAML} missing: using the runners every board has")
+                config = buildinfo.default_runners_config(board)
             runner_name = args.runner or config.flash_runner
             runner_cls = core.get_runner_class(runner_name)
             ctx = core.FlashContext(
                 build=info,
-                board=_load_board(info.board),
+                board=board,
                 serial=args.serial,
                 tool_args=tool_args,
                 info=self.inf,

@@ -14,6 +14,7 @@ import importlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from abc import ABC, abstractmethod
@@ -218,12 +219,25 @@ class Runner(ABC):
             proc = subprocess.Popen(argv, env=env)
         except FileNotFoundError:
             raise ToolNotFound(argv[0], self.install_hint) from None
-        while True:
-            try:
-                return proc.wait()
-            except KeyboardInterrupt:
-                # The child got the same SIGINT and ends on its own; wait for its status.
-                continue
+
+        # A SIGTERM meant for `west flash` must reach the child too, or it would outlive us.
+        def forward(signum: int, frame: object) -> None:
+            proc.send_signal(signum)
+
+        try:
+            previous = signal.signal(signal.SIGTERM, forward)
+        except ValueError:  # not the main thread: signals stay where they are
+            previous = None
+        try:
+            while True:
+                try:
+                    return proc.wait()
+                except KeyboardInterrupt:
+                    # The child got the same SIGINT and ends on its own; wait for its status.
+                    continue
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def check_verify(self, result: ToolResult, what: str) -> None:
         """Raise VerifyMismatch if the tool's output reports a failed verification."""

@@ -3,7 +3,13 @@
  * its run address, as real firmware does. */
 #include <stdint.h>
 
+#define RCC_APB2ENR (*(volatile uint32_t *)(0x58024400u + 0x0F0u))
+#define RCC_APB2ENR_USART1EN (1u << 4)
 #define USART1_BASE 0x40011000u
+#define USART_CR1 (*(volatile uint32_t *)(USART1_BASE + 0x00u))
+#define USART_BRR (*(volatile uint32_t *)(USART1_BASE + 0x0Cu))
+#define USART_CR1_UE (1u << 0)
+#define USART_CR1_TE (1u << 3)
 #define USART_ISR (*(volatile uint32_t *)(USART1_BASE + 0x1Cu))
 #define USART_TDR (*(volatile uint32_t *)(USART1_BASE + 0x28u))
 #define USART_ISR_TXE (1u << 7)
@@ -28,14 +34,27 @@ void Reset_Handler(void) {
     for (uint32_t *dst = &_sbss; dst < &_ebss;) {
         *dst++ = 0;
     }
+    RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
+    USART_BRR = 556u; /* 115200 baud from the 64 MHz HSI the chip starts on */
+    USART_CR1 = USART_CR1_UE | USART_CR1_TE;
     for (const char *p = message; *p; p++) {
         put(*p);
     }
     while (!(USART_ISR & USART_ISR_TC)) {
     }
-    /* A fault ends the simulator with a report (exit 3); tests use it as "done". */
+#ifdef END_WITH_FAULT
+    /* Jump to an address with nothing behind it: the simulator reports a fault. */
     ((void (*)(void))0xFFFFFFF0u)();
+#endif
+#ifdef LOOP_FOREVER
+    /* Keep running until the simulator is told to stop. */
     for (;;) {
+        counter++;
+    }
+#endif
+    /* Sleep with interrupts off: nothing can wake the core, so the simulator stops. */
+    for (;;) {
+        __asm__ volatile("cpsid i\n\twfi");
         counter++;
     }
 }
