@@ -36,7 +36,7 @@ def test_no_flash_resets_through_the_repl_and_keeps_the_boot_log(repl_peer, laun
     assert b"machine.reset()" in repl_peer.received
     log = launched.boot_log
     # The boot log starts after the reset command and ends at the prompt.
-    assert log.startswith("psram: ESP-PSRAM64H\r\n"), log
+    assert log.startswith("psram: ESP-PSRAM64H\n"), log
     assert "spiram memtest pass" in log and log.rstrip().endswith(">>>")
     assert "machine.reset" not in log
     lines = launched.readlines_until(r"spiram memtest pass")

@@ -49,6 +49,8 @@ class DeviceImage:
     kind: str = "micropython"          # "micropython" | "selftest"
     #: regex that ends the boot log (searched in the output since reset)
     boot_done: Optional[str] = None
+    #: how long the boot may take, when longer than --base-timeout allows
+    boot_timeout: Optional[float] = None
     extra: dict = field(default_factory=dict)
 
 
@@ -61,6 +63,11 @@ def tail_lines(text: str, count: int = CONTEXT_LINES) -> str:
 
 def _decode(data: Union[bytes, bytearray]) -> str:
     return bytes(data).decode("utf-8", errors="replace")
+
+
+def _text(data: Union[bytes, bytearray]) -> str:
+    """Decoded with the UART's CR LF line ends turned into LF."""
+    return _decode(data).replace("\r\n", "\n")
 
 
 class DeviceAdapter(abc.ABC):
@@ -87,7 +94,8 @@ class DeviceAdapter(abc.ABC):
         self._reset_buffers()
         booted = self._start()
         if booted and self.image is not None and self.image.boot_done:
-            self._boot_end = self.wait_for_output(self.image.boot_done, what="end of boot")
+            limit = max(self.config.base_timeout, self.image.boot_timeout or 0.0)
+            self._boot_end = self.wait_for_output(self.image.boot_done, timeout=limit, what="end of boot")
 
     @abc.abstractmethod
     def _start(self) -> bool:
@@ -164,13 +172,13 @@ class DeviceAdapter(abc.ABC):
         """Output from the reset up to the line that ended the boot (``DeviceImage.boot_done``)."""
         with self._cond:
             end = self._boot_end or len(self._history)
-            return _decode(self._history[:end])
+            return _text(self._history[:end])
 
     @property
     def output(self) -> str:
         """Everything the device sent since its last reset (consumed or not)."""
         with self._cond:
-            return _decode(self._history)
+            return _text(self._history)
 
     def failure_context(self, headline: str) -> str:
         extra = self.extra_diagnostics()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, NoReturn, Optional
 
 import pytest
 
@@ -25,6 +25,15 @@ MICROPYTHON_BOOT_DONE = r"^>>> "
 DUT_SCOPES = ("function", "class", "module", "package", "session")
 
 _CONFIG_KEY = pytest.StashKey[DeviceConfig]()
+#: reasons given by skip_device(): their skips are reported at one place, so pytest -rs folds
+#: a whole suite skipped for the same missing prerequisite into one line
+_DEVICE_SKIP_REASONS: set[str] = set()
+
+
+def skip_device(reason: str) -> "NoReturn":
+    """Skip because a device prerequisite (firmware build, simulator, toolchain) is missing."""
+    _DEVICE_SKIP_REASONS.add(reason)
+    pytest.skip(reason)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+_SKIP_SITE = (Path(__file__), skip_device.__code__.co_firstlineno)
+
+
 def _dut_scope(fixture_name: str, config: pytest.Config) -> str:
     return str(config.getoption("--dut-scope"))
 
@@ -119,7 +131,7 @@ def micropython_image(config: DeviceConfig, rootdir: Path) -> DeviceImage:
         if config.type == "hardware" and not config.flash:
             return DeviceImage(board=default_platform(config), kind="micropython",
                                boot_done=MICROPYTHON_BOOT_DONE)
-        pytest.skip(f"no MicroPython firmware build: give --build-dir DIR (made by 'west build -b BOARD -d DIR'); "
+        skip_device(f"no MicroPython firmware build: give --build-dir DIR (made by 'west build -b BOARD -d DIR'); "
                     f"./{DEFAULT_BUILD_DIR} has none")
     try:
         info = buildinfo.read_build_info(build_dir)
@@ -147,14 +159,14 @@ def sim_faults() -> tuple[str, ...]:
 def create_adapter(config: DeviceConfig, image: DeviceImage, faults: tuple[str, ...] = ()) -> DeviceAdapter:
     if config.type == "sim":
         if importlib.util.find_spec("h7psram.sim.__main__") is None:
-            pytest.skip("the board simulator (h7psram.sim) is not available in this checkout")
+            skip_device("the board simulator (h7psram.sim) is not available in this checkout")
         from h7psram.twister.sim_adapter import SimAdapter
 
         return SimAdapter(config, image, faults)
     from h7psram.twister.hardware_adapter import HardwareAdapter
 
     if faults:
-        pytest.skip(f"fault injection ({', '.join(faults)}) needs --device-type sim")
+        skip_device(f"fault injection ({', '.join(faults)}) needs --device-type sim")
     return HardwareAdapter(config.for_platform(image.board), image)
 
 
@@ -191,6 +203,11 @@ def repl(dut: DeviceAdapter) -> Iterator[Repl]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if reason in _DEVICE_SKIP_REASONS:
+            report.longrepr = (str(_SKIP_SITE[0]), _SKIP_SITE[1], report.longrepr[2])
+        return
     if not report.failed or call.excinfo is None or call.excinfo.errisinstance(DeviceError):
         return  # DeviceError messages already carry the device output
     funcargs = getattr(item, "funcargs", {})
