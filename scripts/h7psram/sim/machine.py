@@ -42,7 +42,7 @@ SYSTEM_PAGE = 0x08FFF000          # OTP + UID + flash size (hardware-facts A.1)
 FLASH_SIZE_REG = 0x08FFF80C
 UID_REG = 0x08FFF800
 
-MAX_SLICE = 2_000_000
+MAX_SLICE = 100_000               # bounds the timing error of a slice cut short
 MASKED_SLICE = 2_000              # bounds the delay of cpsie / BASEPRI changes
 POLL_SLICE = 200_000              # bounds UART input latency when input may arrive
 HARDFAULT_SPIN_S = 0.05           # a HardFault handler running this long never returns
@@ -78,7 +78,9 @@ class Machine:
         self.seed = seed
         self.trace = trace
         self.idle_sync = (uart != "none") if idle_sync is None else idle_sync
+        self._stop = threading.Event()
         self.uart = UartEndpoint(uart)
+        self.uart.on_escape = self._stop.set
         self.repl_uart_name = (uart_name or getattr(board, "repl_uart", None) or "USART1").upper()
         self.idcode = STM32H7A3_IDCODE
 
@@ -94,6 +96,8 @@ class Machine:
         self._buffers: dict[int, tuple[bytearray, Any]] = {}
         self._hook_error: BaseException | None = None
         self._in_emu = False
+        self._slice_end = 0
+        self._early_stop = False
         self._immediate = False
         self._suppress: tuple[int, int, int] | None = None
         self._current_write: tuple[int, int, int] | None = None
@@ -101,7 +105,6 @@ class Machine:
         self._bus_fault_request: tuple[int, bool] | None = None
         self._unmapped: tuple[int, int] | None = None
         self._sleeping = False
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._hardfault_since: int | None = None
         self._last_fault: dict[str, Any] | None = None
@@ -243,6 +246,8 @@ class Machine:
             p.write(addr - p.base, size, value)
         except BaseException as err:
             self._callback_failed(err)
+        finally:
+            self._current_write = None
 
     def _scs_read(self, uc, offset: int, size: int, ud) -> int:
         try:
@@ -261,6 +266,8 @@ class Machine:
             self.scs.write(offset, size, value)
         except BaseException as err:
             self._callback_failed(err)
+        finally:
+            self._current_write = None
 
     def _unmodelled(self, addr: int, size: int, what: str) -> None:
         key = (addr, what)
@@ -281,16 +288,28 @@ class Machine:
 
     # ------------------------------------------------------------------ API for models
     def pend_irq(self, irqn: int) -> None:
-        self.exc.pend(ex.IRQ0 + irqn)
+        exc = ex.IRQ0 + irqn
+        newly = exc not in self.exc.pending
+        self.exc.pend(exc)
+        if newly and exc in self.exc.enabled:
+            self.take_effect_now()
 
     def set_irq_level(self, irqn: int, high: bool) -> None:
-        self.exc.set_level(ex.IRQ0 + irqn, high)
+        exc = ex.IRQ0 + irqn
+        newly = high and exc not in self.exc.pending
+        self.exc.set_level(exc, high)
+        if newly and exc in self.exc.pending and exc in self.exc.enabled:
+            # A register write raised an interrupt: the core takes it after this instruction.
+            self.take_effect_now()
 
     def schedule(self, at_ns: int, callback: Callable[[], None]) -> Event:
         at = -(-int(at_ns) * self.cpu_hz // 1_000_000_000)
-        return self.events.add(max(at, self.cycles), callback)
+        return self.schedule_cycles(at, callback)
 
     def schedule_cycles(self, at_cycle: int, callback: Callable[[], None]) -> Event:
+        if self._in_emu and at_cycle < self._slice_end:
+            # A register write started a timer that expires inside the running slice.
+            self.take_effect_now()
         return self.events.add(max(at_cycle, self.cycles), callback)
 
     def after_ns(self, delay_ns: int, callback: Callable[[], None]) -> Event:
@@ -304,6 +323,7 @@ class Machine:
         """Called from an MMIO callback: the access ends in a precise BusFault."""
         self._bus_fault_request = (addr, write)
         if self._in_emu:
+            self._early_stop = True
             self.uc.emu_stop()
 
     def take_effect_now(self) -> None:
@@ -314,12 +334,14 @@ class Machine:
         """
         if self._in_emu and not self._immediate and self._current_write is not None:
             self._immediate = True
+            self._early_stop = True
             self._suppress = self._current_write
             self.uc.emu_stop()
 
     def request_system_reset(self, why: str) -> None:
         self._reset_request = why
         if self._in_emu:
+            self._early_stop = True
             self.uc.emu_stop()
 
     def on_mpu_change(self, callback: Callable[[MpuModel], None]) -> None:
@@ -607,6 +629,8 @@ class Machine:
             self._ring.append(pc)
         self._unmapped = None
         self._current_write = None
+        self._early_stop = False
+        self._slice_end = self.cycles + n
         self._in_emu = True
         error: UcError | None = None
         try:
@@ -615,6 +639,10 @@ class Machine:
             error = err
         finally:
             self._in_emu = False
+        if self._early_stop or error is not None:
+            # unicorn does not say how far a stopped slice got: count half of it, which
+            # keeps the expected timing error zero and bounded by MAX_SLICE / 2.
+            n = max(n // 2, 1)
         self.cycles += n
         self.instructions += n
         if self.idle_sync:
@@ -688,15 +716,8 @@ class Machine:
             addr = self._unmapped[1] if self._unmapped else None
             self._fault(ex.MEMMANAGE, DACCVIOL, "MemManage DACCVIOL", pc, mmfar=addr)
         elif code == UCC.UC_ERR_INSN_INVALID:
-            # PC is already past the instruction (unicorn notes); report where it started.
-            start = pc - 2
-            try:
-                first = struct.unpack("<H", uc.mem_read(pc - 4, 2))[0]
-                if first >> 11 in (0b11101, 0b11110, 0b11111):
-                    start = pc - 4
-            except UcError:
-                pass
-            self._fault(ex.USAGEFAULT, UNDEFINSTR, "UsageFault UNDEFINSTR", start)
+            log.debug("invalid instruction error at pc 0x%08x", pc)
+            self._fault(ex.USAGEFAULT, UNDEFINSTR, "UsageFault UNDEFINSTR", pc)
         else:
             self._fault(ex.HARDFAULT, 0, f"CPU error: {error}", pc, hfsr=HFSR_FORCED)
 

@@ -75,6 +75,8 @@ def attach_stm32h7a3(m: "Machine") -> None:
 
 def _attach_octospi(m: "Machine") -> None:
     """OCTOSPI1 + PSRAM models live in sim/octospi.py: `attach(machine, board, psram_faults)`."""
+    if getattr(m.board, "psram", None) is None:
+        return                          # a board without PSRAM: the window stays unmapped
     try:
         octospi = importlib.import_module(f"{__package__}.octospi")
     except ModuleNotFoundError as err:

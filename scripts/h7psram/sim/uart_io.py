@@ -18,6 +18,7 @@ import time
 import tty
 
 OUTPUT_KEEP = 1 << 20          # bytes of output kept for wait_for()/until_text
+ESCAPE = 0x1D                  # Ctrl-]: leave the simulator from a raw terminal
 
 
 class UartEndpoint:
@@ -33,6 +34,7 @@ class UartEndpoint:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self.pty_path: str | None = None
+        self.on_escape = None
         self._in_fd: int | None = None
         self._out_fd: int | None = None
         self._saved_termios = None
@@ -149,9 +151,16 @@ class UartEndpoint:
             return bool(self._rx)
         except OSError:
             return bool(self._rx)
-        if data:
-            with self._lock:
-                self._rx.extend(data)
+        if not data:
+            if self.mode == "stdio":
+                self._in_fd = None            # stdin at end of file: output only from now on
+            return bool(self._rx)
+        if self.mode == "stdio" and self._saved_termios is not None and ESCAPE in data:
+            data = data[:data.index(ESCAPE)]
+            if self.on_escape is not None:
+                self.on_escape()
+        with self._lock:
+            self._rx.extend(data)
         return bool(self._rx)
 
     def wait_input(self, timeout: float) -> bool:

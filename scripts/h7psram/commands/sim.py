@@ -1,0 +1,81 @@
+"""`west sim`: run a build's firmware in the board simulator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from west.commands import WestCommand
+
+# West loads this file by path; make the package importable even when the
+# workspace's Python package has not been pip-installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from h7psram import buildinfo  # noqa: E402
+from h7psram.errors import H7Error, InputError  # noqa: E402
+
+DESCRIPTION = """\
+Run the firmware of a build directory on the simulated board: a Cortex-M7
+(unicorn) with the STM32H7A3 memory map, peripherals and the OCTOSPI1 +
+PSRAM model. The board and the ELF come from BUILD_DIR/build_info.yml;
+--elf and --board override them.
+
+With --pty the REPL UART is a pseudo-terminal (first line: 'pty: PATH',
+usable with mpremote or pyserial); otherwise it is this terminal (Ctrl-]
+leaves). Time is simulated: one instruction per core clock cycle.
+
+Exit status: 0 stopped, 3 the firmware died (fault report on stderr),
+2 unusable input."""
+
+
+class Sim(WestCommand):
+    def __init__(self) -> None:
+        super().__init__("sim", "run a build's firmware in the board simulator", DESCRIPTION)
+
+    def do_add_parser(self, parser_adder):  # type: ignore[no-untyped-def]
+        parser = parser_adder.add_parser(self.name, help=self.help, description=self.description,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("-d", "--build-dir", default="build", help="build directory (default: build)")
+        parser.add_argument("--elf", help="ELF to run instead of the build's")
+        parser.add_argument("--board", help="board instead of the build's")
+        io = parser.add_mutually_exclusive_group()
+        io.add_argument("--pty", action="store_true", help="REPL UART on a new pseudo-terminal")
+        io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (default)")
+        parser.add_argument("--fault", action="append", default=[], metavar="F",
+                            help="PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B")
+        parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S simulated seconds")
+        parser.add_argument("--uart", metavar="NAME", help="REPL UART instead of the board's")
+        parser.add_argument("--trace", action="store_true", help="record executed blocks for fault reports")
+        parser.add_argument("--stats", action="store_true", help="print instructions/s at exit")
+        return parser
+
+    def do_run(self, args, unknown_args):  # type: ignore[no-untyped-def]
+        from h7psram.sim import cli
+
+        try:
+            board, elf = args.board, args.elf
+            if board is None or elf is None:
+                info = buildinfo.read_build_info(args.build_dir)
+                board = board or info.board
+                elf = elf or str(info.elf)
+            if not Path(elf).is_file():
+                raise InputError(f"{elf}: no such file (run 'west build' first)")
+        except H7Error as err:
+            self.die(str(err), exit_code=err.exit_code)
+        argv = ["--board", board]
+        if args.pty:
+            argv.append("--pty")
+        for fault in args.fault:
+            argv += ["--fault", fault]
+        if args.max_seconds is not None:
+            argv += ["--max-seconds", str(args.max_seconds)]
+        if args.uart:
+            argv += ["--uart", args.uart]
+        if args.trace:
+            argv.append("--trace")
+        if args.stats:
+            argv.append("--stats")
+        code = cli.main(argv + [elf])
+        if code:
+            sys.exit(code)

@@ -1,0 +1,90 @@
+"""`python -m h7psram.sim`: run an ELF on a simulated board (docs/architecture.md "Simulator command line").
+
+Exit status: 0 when stopped (signal, --max-seconds, or the firmware idles
+with no way to wake), 3 when the firmware died (report on stderr), 2 for
+unusable input.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from ..errors import H7Error, InputError
+
+EXIT_DIED = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m h7psram.sim",
+                                description="Run STM32H7A3 firmware on the unicorn-based board simulator.")
+    p.add_argument("--board", required=True, help="board name (see h7psram.boards.known_boards())")
+    io = p.add_mutually_exclusive_group()
+    io.add_argument("--pty", action="store_true",
+                    help="REPL UART on a new pseudo-terminal; first stdout line is 'pty: PATH'")
+    io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (the default)")
+    p.add_argument("--fault", action="append", default=[], metavar="F",
+                   help="PSRAM fault: absent | wrong-id | bad-kgd | stuck-bit=N | short=A,B (repeatable)")
+    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
+    p.add_argument("--uart", metavar="NAME", help="UART for the REPL instead of the board's (e.g. USART3)")
+    p.add_argument("--cpu-hz", type=int, metavar="HZ", help="core clock for simulated time (default: board sysclk)")
+    p.add_argument("--trace", action="store_true",
+                   help="record the last executed blocks for fault reports (slower)")
+    p.add_argument("--stats", action="store_true", help="print instructions and instructions/s at exit")
+    p.add_argument("--fast-idle", action="store_true",
+                   help="let WFI sleep run ahead of wall-clock time on the pty/terminal too")
+    p.add_argument("--seed", type=int, default=0, help="seed of the RNG model (default 0)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log unmodelled peripheral accesses")
+    p.add_argument("elf", help="firmware ELF, loaded as a flasher would")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="sim: %(message)s", stream=sys.stderr)
+    try:
+        return _run(args)
+    except H7Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .machine import Machine
+
+    try:
+        from ..boards import load_board
+    except ImportError as err:
+        raise InputError(f"board descriptions are not available ({err})") from None
+    board = load_board(args.board)
+    faults = None
+    if args.fault:
+        from .faults import PsramFaults
+        faults = PsramFaults.from_cli(args.fault)
+    mode = "pty" if args.pty else "stdio"
+    machine = Machine(board, psram_faults=faults, uart=mode, cpu_hz=args.cpu_hz, uart_name=args.uart,
+                      trace=args.trace, idle_sync=not args.fast_idle, seed=args.seed)
+    machine.load_elf(args.elf)
+
+    def _stop(signum, frame) -> None:
+        machine._stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if machine.uart.pty_path:
+        print(f"pty: {machine.uart.pty_path}", flush=True)
+    try:
+        result = machine.run(max_seconds=args.max_seconds)
+    finally:
+        machine.close()
+    if args.stats:
+        rate = result.instructions / result.wall_s if result.wall_s > 0 else 0.0
+        print(f"sim: {result.instructions} instructions, {result.sim_ns / 1e9:.3f} s simulated, "
+              f"{result.wall_s:.3f} s wall, {rate / 1e6:.1f} M instr/s", file=sys.stderr)
+    if result.fault is not None:
+        print(result.fault.format(), file=sys.stderr)
+        return EXIT_DIED
+    return 0
