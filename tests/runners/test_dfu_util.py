@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from build_dirs import make_build_dir
 from dfu_listings import MBOOT_LISTING, ROM_LISTING, SECOND_BOARD
+from hello_firmware import build_elf
 from runner_helpers import make_runner
 
 from h7psram import dfuse
@@ -216,3 +218,22 @@ def test_command_line_options_override_runners_yaml():
         DfuUtilRunner.parse_options(["--bogus"], [])
     with pytest.raises(InputError, match=r"command line: .*--device.*VID:PID"):
         DfuUtilRunner.parse_options([], ["--device", "0483"])
+
+
+@pytest.fixture(scope="session")
+def hole_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Vector table at the start of flash, code 128 KiB further: two load ranges."""
+    return build_elf(tmp_path_factory.mktemp("hole"), "hole", flags=("-Wl,--section-start=.text=0x08020000",))
+
+
+def test_bin_refused_when_the_elf_has_a_hole(hole_elf, fake_tools, tmp_path, board):
+    """MicroPython keeps its filesystem between the vector table and the code; a .bin
+    would pad over it, so --bin is refused for such an ELF."""
+    build = make_build_dir(tmp_path / "build", hole_elf)
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    with pytest.raises(FlashFailed, match=r"would overwrite 0x08000008-0x0801FFFF, a gap .*drop --bin"):
+        make_runner(DfuUtilRunner, build, board, cmdline=["--bin"]).runner.flash()
+    assert fake_tools.calls("dfu-util") == []
+    # The .dfu of the same ELF holds the two ranges and leaves the gap alone.
+    make_runner(DfuUtilRunner, build, board).runner.flash()
+    assert [e.address for e in dfuse.read_dfuse(build / "firmware.dfu").elements] == [0x08000000, 0x08020000]

@@ -187,7 +187,22 @@ class DfuUtilRunner(Runner):
         (addr, data), = dfuse.dfuse_from_bin(path, flash.start)
         if len(data) > flash.size:
             raise FlashFailed(f"{path}: {len(data)} bytes do not fit in {flash.name} ({flash.size} bytes)")
+        self.check_bin_has_no_gap(path)
         return [dfuse.DfuseElement(addr, data)]
+
+    def check_bin_has_no_gap(self, path: Path) -> None:
+        """A raw binary fills the holes between the ELF's load ranges with padding, and
+        writing it would wipe what lives there (MicroPython keeps its filesystem in
+        such a hole); the .dfu writes only the loaded ranges."""
+        if self.options.file or not self.ctx.build.has_output("elf") or not self.ctx.build.elf.is_file():
+            return
+        ranges = dfuse.dfuse_from_elf(self.ctx.build.elf)
+        for (a_addr, a_data), (b_addr, _) in zip(ranges, ranges[1:]):
+            gap_start = a_addr + len(a_data)
+            raise FlashFailed(
+                f"{path}: would overwrite 0x{gap_start:08X}-0x{b_addr - 1:08X}, a gap between the ELF's load ranges "
+                "(e.g. the filesystem); flash firmware.dfu instead (drop --bin)"
+            )
 
     # -------------------------------------------------------------- commands
 
