@@ -80,7 +80,8 @@ class SimProcess:
             self._buffer += self.serial.read(4096)
 
     def stderr(self) -> str:
-        if self.proc is not None and self.proc.poll() is not None and not self.stderr_text:
+        if (self.proc is not None and self.proc.poll() is not None and not self.stderr_text
+                and not self.proc.stderr.closed):
             self.stderr_text = self.proc.stderr.read().decode(errors="replace")
         return self.stderr_text
 
@@ -96,6 +97,8 @@ class SimProcess:
             self.serial = None
         if self.proc is None:
             return None
+        if self.proc.stdout.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

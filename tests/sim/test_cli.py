@@ -1,0 +1,131 @@
+"""`python -m h7psram.sim` and `west sim` as a user runs them: real pty, pyserial, exit codes."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import serial
+
+from h7psram.sim.process import SimProcess
+
+REPO = Path(__file__).resolve().parents[2]
+BOARD = "devebox_h7a3"
+
+
+def sim_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "scripts"), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_sim(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "h7psram.sim", *args], capture_output=True, text=True,
+                          env=sim_env(), timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_pty_talks_to_pyserial_and_sigterm_ends_cleanly(firmware):
+    with SimProcess(BOARD, firmware("hello")) as sim:
+        assert sim.pty_path.startswith("/dev/pts/")
+        # a second, independent client: the port behaves like a serial device
+        assert sim.wait_for(r"hello from usart1\r\n", timeout=20)
+        port = serial.Serial(sim.pty_path, 115200, timeout=2)
+        port.write(b"xyz!")
+        got = b""
+        while b"bye" not in got:
+            chunk = port.read(64)
+            assert chunk, f"no answer, got {got!r}"
+            got += chunk
+        port.close()
+        assert got.startswith(b"XYZ!\r\nbye")
+        rc = sim.stop()
+    assert rc == 0
+    assert "Traceback" not in sim.stderr_text
+
+
+def test_dying_firmware_exits_3_with_report(firmware):
+    res = run_sim("--board", BOARD, "--max-seconds", "2", str(firmware("faults", "DIE_SPIN")))
+    assert res.returncode == 3, res.stderr
+    assert "about to die" in res.stdout
+    assert "firmware died: hardfault-spin: BusFault PRECISERR" in res.stderr
+    assert "fault address 0x60000000" in res.stderr
+
+
+def test_max_seconds_and_stats(firmware):
+    res = run_sim("--board", BOARD, "--max-seconds", "0.2", "--stats", str(firmware("systick")))
+    assert res.returncode == 0, res.stderr
+    assert "systick done ticks=50" in res.stdout
+    assert "M instr/s" in res.stderr and "0.200 s simulated" in res.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--board", BOARD, "/nonexistent/firmware.elf"], "/nonexistent/firmware.elf: no such file"),
+    (["--board", "no_such_board", "ELF"], "no_such_board"),
+    (["--board", BOARD, "--uart", "USART9", "ELF"], "USART9"),
+    (["--board", BOARD, "--fault", "melted", "ELF"], "melted"),
+])
+def test_bad_input_is_one_line_exit_2(firmware, tmp_path, args, message):
+    args = [str(firmware("hello")) if a == "ELF" else a for a in args]
+    res = run_sim(*args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_not_an_elf(tmp_path):
+    junk = tmp_path / "junk.elf"
+    junk.write_bytes(b"not an elf at all")
+    res = run_sim("--board", BOARD, str(junk))
+    assert res.returncode == 2
+    assert f"{junk}: not a readable ELF file" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def west_workspace(tmp_path_factory) -> Path:
+    """A minimal west workspace whose manifest repository carries this package's commands."""
+    ws = tmp_path_factory.mktemp("westws")
+    manifest = ws / "manifest"
+    shutil.copytree(REPO / "scripts", manifest / "scripts",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(REPO / "dts", manifest / "dts")
+    shutil.copy(REPO / "west.yml", manifest / "west.yml")
+    git = ["git", "-C", str(manifest), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "ws"], check=True)
+    res = subprocess.run([sys.executable, "-m", "west", "init", "-l", str(manifest)], cwd=ws,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return ws
+
+
+def west(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = sim_env()
+    env.pop("ZEPHYR_BASE", None)
+    return subprocess.run([sys.executable, "-m", "west", *args], cwd=ws, env=env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_west_sim_reads_build_info(west_workspace, firmware, tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    shutil.copy(firmware("systick"), build / "firmware.elf")
+    (build / "build_info.yml").write_text(f"board: {BOARD}\napp: test\nelf: firmware.elf\n")
+    res = west(west_workspace, "sim", "-d", str(build), "--max-seconds", "0.1")
+    assert res.returncode == 0, res.stderr
+    assert "systick done ticks=50" in res.stdout
+    res = west(west_workspace, "sim", "-d", str(build), "--elf", str(firmware("faults", "DIE_SPIN")),
+               "--max-seconds", "1")
+    assert res.returncode == 3
+    assert "firmware died" in res.stderr
+
+
+def test_west_sim_missing_build(west_workspace, tmp_path):
+    res = west(west_workspace, "sim", "-d", str(tmp_path / "nothing"))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "build_info.yml" in res.stderr
