@@ -37,10 +37,11 @@ def test_openocd_command_asserts_reset_during_attach(fake_tools, build_dir, boar
 def test_openocd_interface_serial_speed_and_passthrough(fake_tools, build_dir, board):
     fake_tools.install("openocd", {"output": OPENOCD_OK})
     make_runner(OpenOcdRunner, build_dir, board, serial="066DFF555185754867",
-                cmdline=["--interface", "cmsis-dap", "--adapter-speed", "1800"], tool_args=["-d2"]).runner.flash()
+                cmdline=["--interface", "cmsis-dap", "--adapter-speed", "1800", "--openocd-target", "stm32h7x_dual_bank"],
+                tool_args=["-d2"]).runner.flash()
     assert fake_tools.calls("openocd") == [[
         "-f", "interface/cmsis-dap.cfg", "-c", "adapter serial 066DFF555185754867", "-c", "adapter speed 1800",
-        "-f", "target/stm32h7x.cfg", "-c", "reset_config srst_only connect_assert_srst",
+        "-f", "target/stm32h7x_dual_bank.cfg", "-c", "reset_config srst_only connect_assert_srst",
         "-c", f"program {build_dir / 'firmware.elf'} verify reset exit", "-d2",
     ]]
 

@@ -155,8 +155,8 @@ class DfuUtilRunner(Runner):
             flash_alts = [a for a, n in dev.alts.items() if n.lstrip("@").startswith("Internal Flash")]
             better = f"; the internal flash is alt {flash_alts[0]} (use --alt {flash_alts[0]})" if flash_alts else ""
             raise FlashFailed(f"{dev.describe()}: alt {alt} is '{name or 'absent'}', not the internal flash{better}")
-        # The chip's own description of its flash should match the board's; an
-        # early H7A3 ROM revision misreports its sectors, so only warn.
+        # The chip's own description of its flash should match the board's; one
+        # H7A3 ROM revision was reported to misstate its sector size, so only warn.
         try:
             layout = dfuse.parse_layout(name)[0]
         except InputError:
