@@ -190,3 +190,22 @@ def test_board_layout_string_is_what_the_rom_reports():
     assert text == "@Internal Flash  /0x08000000/256*08Kg"
     rom = dfuse.parse_layout("@Internal Flash   /0x08000000/256*08Kg")
     assert dfuse.parse_layout(text) == rom
+
+
+def test_dfu_util_reads_the_ids_from_our_suffix(image: Path, tmp_path: Path):
+    """dfu-util itself loads the file before looking for a device. The serial filter
+    matches no board, so nothing is ever written even if one is plugged in."""
+    tool = shutil.which("dfu-util")
+    if tool is None:
+        pytest.skip("dfu-util not installed (apt install dfu-util)")
+    argv = [tool, "-a", "0", "-S", "no-such-serial-h7psram-test", "-D"]
+    res = subprocess.run([*argv, str(image)], capture_output=True, text=True, timeout=30)
+    out = res.stdout + res.stderr
+    assert "Match vendor ID from file: 0483" in out and "Match product ID from file: df11" in out
+    assert "CRC does not match" not in out
+    data = bytearray(image.read_bytes())
+    data[100] ^= 0x01
+    bad = tmp_path / "bad.dfu"
+    bad.write_bytes(bytes(data))
+    res = subprocess.run([*argv, str(bad)], capture_output=True, text=True, timeout=30)
+    assert "DFU suffix CRC does not match" in res.stdout + res.stderr
