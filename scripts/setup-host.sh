@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi dfu-util git make)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi dfu-util device-tree-compiler git make)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
