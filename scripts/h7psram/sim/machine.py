@@ -222,8 +222,9 @@ class Machine:
 
     def _bus_read(self, uc, offset: int, size: int, ud) -> int:
         addr = BUS_BASE + offset
-        p = self._bus_pages.get(addr >> 10)
-        if p is None:
+        try:
+            p = self._bus_pages[addr >> 10]
+        except KeyError:
             self._unmodelled(addr, size, "read")
             return 0
         try:
