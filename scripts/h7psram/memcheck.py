@@ -116,18 +116,18 @@ class Report:
 
     def format_text(self) -> str:
         lines = [f"memcheck {self.elf} (board {self.board})"]
-        lines.append(f"{'region':<10} {'start':>10}  {'end':>10}  {'size':>10}  {'used':>10}  {'use%':>6}")
+        lines.append(f"{'region':<12} {'start':>10}  {'end':>10}  {'size':>10}  {'used':>10}  {'use%':>6}")
         for r in self.regions:
             lines.append(
-                f"{r.name:<10} 0x{r.start:08x}  0x{r.end - 1:08x}  {_human(r.size):>10}  "
+                f"{r.name:<12} 0x{r.start:08x}  0x{r.end - 1:08x}  {_human(r.size):>10}  "
                 f"{_human(r.used):>10}  {r.percent:5.1f}%"
             )
         for s in self.heap:
-            lines.append(f"heap       {s.name}: 0x{s.start:08x}..0x{s.end:08x} ({_human(s.size)}) "
+            lines.append(f"heap         {s.name}: 0x{s.start:08x}..0x{s.end:08x} ({_human(s.size)}) "
                          f"in {_region_name(self.regions, s.start, s.end)}")
         if self.stack:
             s = self.stack
-            lines.append(f"stack      0x{s.start:08x}..0x{s.end:08x} ({_human(s.size)}) "
+            lines.append(f"stack        0x{s.start:08x}..0x{s.end:08x} ({_human(s.size)}) "
                          f"in {_region_name(self.regions, s.start, s.end)}")
         for v in self.violations:
             lines.append(f"error: {v}")
@@ -221,9 +221,8 @@ def _load_elf(path: Path) -> _Elf:
                 raise InputError(f"{path}: truncated ELF (section {sec.name} runs past the end "
                                  f"of the file)")
             if h["sh_type"] == "SHT_SYMTAB":
-                for sym in sec.iter_symbols():
-                    if sym.name and sym["st_shndx"] != "SHN_UNDEF":
-                        symbols.setdefault(sym.name, sym["st_value"])
+                strtab = elf.get_section(h["sh_link"]).data()
+                symbols.update(_wanted_symbols(sec.data(), strtab))
             if not (h["sh_flags"] & SHF_ALLOC):
                 continue
             addr, size = h["sh_addr"], h["sh_size"]
@@ -239,6 +238,31 @@ def _load_elf(path: Path) -> _Elf:
     except (ELFError, struct.error, ValueError, KeyError, IndexError, AssertionError) as e:
         raise InputError(f"{path}: corrupt or truncated ELF ({e})") from None
     return _Elf(sections, symbols)
+
+
+# The only symbols the rules look at. A MicroPython ELF has thousands; decoding
+# each through pyelftools costs over a second, so the table is scanned raw.
+WANTED_SYMBOLS = ("_heap_start", "_heap_end", "_sstack", "_estack", "_gc_blocks_table_start",
+                  "_gc_blocks_table_end") + VECTOR_SYMBOL_NAMES
+
+
+def _wanted_symbols(symtab: bytes, strtab: bytes) -> dict[str, int]:
+    offsets: dict[int, str] = {}
+    for name in WANTED_SYMBOLS:
+        needle = b"\0" + name.encode() + b"\0"
+        at = strtab.find(needle)
+        while at >= 0:
+            offsets[at + 1] = name
+            at = strtab.find(needle, at + 1)
+    found: dict[str, int] = {}
+    usable = len(symtab) - len(symtab) % 16
+    # Elf32_Sym: st_name, st_value, st_size, st_info, st_other, st_shndx
+    for st_name, st_value, _size, _info, _other, shndx in struct.iter_unpack("<IIIBBH",
+                                                                             symtab[:usable]):
+        name = offsets.get(st_name)
+        if name is not None and shndx != 0:  # SHN_UNDEF
+            found.setdefault(name, st_value)
+    return found
 
 
 _MACHINES = {3: "x86", 62: "x86-64", 183: "AArch64", 243: "RISC-V", 8: "MIPS", 20: "PowerPC"}
