@@ -60,3 +60,29 @@ def test_fp_registers_survive_interrupts(firmware, machine_for):
     assert ticks > 50                      # the handler really interrupted the FP loop
     # H(20000) = 10.480728..., as an IEEE double 0x4024f61...
     assert re.search(r"value 4024f6", out), out
+
+
+def test_thread_mode_on_process_stack(firmware, machine_for):
+    m = machine_for(firmware("psp"))
+    r = m.run(until_text="\r\n", max_seconds=1)
+    assert r.reason == "text"
+    out = m.uart.output().decode().strip()
+    # EXC_RETURN 0xFFFFFFED: back to thread mode, process stack, FP frame (FP used in thread)
+    assert out == "psp ok exc_return=ffffffed control=00000006 ticks>10=1 msp_top=1", out
+
+
+def test_uart_receive_interrupts_paced_like_a_line(firmware, machine_for):
+    m = machine_for(firmware("uart_irq"))
+    assert m.run(until_text="ready\r\n", max_seconds=1).reason == "text"
+    m.uart.read_available()
+    t0 = m.now_ns
+    m.uart.write(b"hello world\r")
+    assert m.run(until_text="irqs=", max_seconds=1).reason == "text"
+    elapsed_ns = m.now_ns - t0
+    assert m.run(max_seconds=0.01).reason == "idle"          # WFI with nothing that can wake it
+    out = m.uart.read_available().decode()
+    assert out.startswith("dlrow olleh irqs=12"), out     # one interrupt per character
+    # 12 characters at 115200 baud take about 1 ms of simulated time
+    assert 1_000_000 <= elapsed_ns < 3_000_000
+    m.uart.write(b"quit\r")
+    assert m.run(until_text="tiuq", max_seconds=1).reason == "text"

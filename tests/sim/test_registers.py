@@ -220,3 +220,47 @@ def test_mpu_regions_and_callbacks():
     # without PRIVDEFENA an address outside every region has no access
     mpu.write(0x4, 1)
     assert mpu.attributes(0x24000000).ap == 0
+
+
+def test_unmodelled_access_is_logged_once_and_reads_zero(m, caplog):
+    dma1 = 0x40020000
+    with caplog.at_level("WARNING", logger="h7psram.sim"):
+        assert m._bus_read(m.uc, dma1 + 8 - 0x40000000, 4, None) == 0
+        assert m._bus_read(m.uc, dma1 + 8 - 0x40000000, 4, None) == 0
+        m._bus_write(m.uc, dma1 + 8 - 0x40000000, 4, 5, None)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("read" in t and "0x40020008" in t for t in messages) == 1
+    assert sum("write" in t and "0x40020008" in t for t in messages) == 1
+    assert (0x40020008, "read") in m.unmodelled_accesses
+
+
+def test_exti_line_from_gpio_edge(m):
+    syscfg, exti = 0x58000400, 0x58000000
+    wr(m, syscfg + 0x14, 2 << 4)                           # EXTICR4: line 13 <- port C
+    wr(m, exti + 0x00, 1 << 13)                            # rising edge
+    wr(m, exti + 0x80, 1 << 13)                            # unmasked
+    m.gpio.set_input("A", 13, 1)                           # other port: nothing
+    assert 16 + 40 not in m.exc.pending
+    m.gpio.set_input("C", 13, 1)
+    assert rd(m, exti + 0x88) >> 13 & 1
+    assert 16 + 40 in m.exc.pending                        # EXTI15_10_IRQn
+    wr(m, exti + 0x88, 1 << 13)                            # clear pending
+    m.exc.pending.clear()
+    m.gpio.set_input("C", 13, 0)                           # falling edge not selected
+    assert not rd(m, exti + 0x88)
+
+
+def test_basic_timer_counts_and_raises_update(m):
+    tim6 = 0x40001000
+    wr(m, tim6 + 0x28, 279)                                # PSC: 1 MHz ticks at 280 MHz
+    wr(m, tim6 + 0x2C, 999)                                # ARR: 1 ms period
+    wr(m, tim6 + 0x0C, 1)                                  # UIE
+    wr(m, tim6 + 0x00, 1)                                  # CEN
+    m.cycles += 280 * 500
+    assert 499 <= rd(m, tim6 + 0x24) <= 501
+    m.cycles += 280 * 600
+    m.events.fire_due(m.cycles)
+    assert rd(m, tim6 + 0x10) & 1                          # UIF
+    assert 16 + 54 in m.exc.pending                        # TIM6_DAC_IRQn
+    wr(m, tim6 + 0x10, 0)
+    assert 16 + 54 not in m.exc.level

@@ -36,14 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast-idle", action="store_true",
                    help="let WFI sleep run ahead of wall-clock time on the pty/terminal too")
     p.add_argument("--seed", type=int, default=0, help="seed of the RNG model (default 0)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log unmodelled peripheral accesses")
+    p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
     p.add_argument("elf", help="firmware ELF, loaded as a flasher would")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="sim: %(message)s", stream=sys.stderr)
     try:
         return _run(args)

@@ -44,6 +44,7 @@ UID_REG = 0x08FFF800
 
 MAX_SLICE = 100_000               # bounds the timing error of a slice cut short
 MASKED_SLICE = 2_000              # bounds the delay of cpsie / BASEPRI changes
+HANDLER_SLICE = 4_000             # first slice of an exception handler
 POLL_SLICE = 200_000              # bounds UART input latency when input may arrive
 HARDFAULT_SPIN_S = 0.05           # a HardFault handler running this long never returns
 TRACE_DEPTH = 32
@@ -556,7 +557,7 @@ class Machine:
             self.events.fire_due(self.cycles)
             for u in self._usarts:
                 u.poll()
-            self._deliver()
+            delivered = self._deliver()
             if self.fault_report is not None:
                 continue
             if self._sleeping:
@@ -577,6 +578,10 @@ class Machine:
                 n = min(n, end_instr - self.instructions)
             if self.exc.pending:
                 n = min(n, MASKED_SLICE)
+            if delivered:
+                # Handlers are short and often end in WFI, whose slice length counts as
+                # elapsed time: keep it small so time is not over-counted.
+                n = min(n, HANDLER_SLICE)
             if input_possible:
                 n = min(n, POLL_SLICE)
             self._slice(max(n, 1))
@@ -599,11 +604,11 @@ class Machine:
                       handler_pc=self.uc.reg_read(A.UC_ARM_REG_PC))
             return True
         nxt = self.events.next_at()
+        if nxt is None and not input_possible:
+            return False
         if end_cycle is not None and (nxt is None or nxt > end_cycle):
             nxt = end_cycle
         if nxt is None:
-            if not input_possible:
-                return False
             if self.uart.wait_input(0.05):
                 for u in self._usarts:
                     u.poll()
