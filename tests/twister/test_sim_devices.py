@@ -7,7 +7,9 @@ on a pseudo-terminal, and the twister-style suites run against that tty with
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -18,23 +20,30 @@ import pytest
 from h7psram.twister.config import DeviceConfig
 from h7psram.twister.device import DeviceGoneError, DeviceImage
 from h7psram.twister.plugin import find_build_dir
+from h7psram.twister.hardware_adapter import HardwareAdapter
+from h7psram.twister.selftest_image import SELFTEST_LAST_LINE
 from h7psram.twister.sim_adapter import SimAdapter, package_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "tests" / "suites"
 BOARD = "devebox_h7a3"
-SELFTEST_DONE = r"^spiram (memtest pass|\w+ fail|not found|wrong id)"
 
 
 @pytest.fixture(scope="module")
-def selftest_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def selftest(tmp_path_factory: pytest.TempPathFactory) -> DeviceImage:
     try:
-        from h7psram.selftest_build import build_selftest
+        from h7psram.twister.selftest_image import selftest_image
     except ImportError:
         pytest.skip("h7psram.selftest_build is not in this checkout")
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not found")
-    return build_selftest(BOARD, tmp_path_factory.mktemp("selftest"))
+    return selftest_image(BOARD, tmp_path_factory.mktemp("selftest"))
+
+
+@pytest.fixture(scope="module")
+def selftest_elf(selftest: DeviceImage) -> Path:
+    assert selftest.elf is not None
+    return selftest.elf
 
 
 class _SimOnPty:
@@ -76,7 +85,7 @@ def _pytest(*args: str, timeout: float = 600, cwd: Path = ROOT) -> subprocess.Co
 
 
 def test_sim_adapter_boots_the_image_with_a_fault(selftest_elf: Path) -> None:
-    image = DeviceImage(board=BOARD, elf=selftest_elf, kind="selftest", boot_done=SELFTEST_DONE)
+    image = DeviceImage(board=BOARD, elf=selftest_elf, kind="selftest", boot_done=SELFTEST_LAST_LINE)
     dut = SimAdapter(DeviceConfig(base_timeout=60), image, ("absent",))
     try:
         dut.launch()
@@ -152,3 +161,26 @@ def test_unusable_build_dir_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert f"{tmp_path / 'build_info.yml'}: not found" in done.stdout
     assert "Traceback" not in done.stdout
+
+
+def test_selftest_build_is_flashed_by_west_flash(selftest: DeviceImage, tmp_path: Path, repl_peer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real `west flash` with the openocd runner, and an openocd on PATH that records its
+    # command line: the self-test output directory must be a complete build directory.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    tool = bindir / "openocd"
+    tool.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > '{tmp_path / 'openocd-args'}'\n")
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bindir}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    if shutil.which("west") is None:
+        pytest.skip("west not on PATH next to this Python")
+    image = dataclasses.replace(selftest, boot_done=None)
+    config = DeviceConfig(type="hardware", serial=repl_peer.path, runner="openocd", base_timeout=5)
+    dut = HardwareAdapter(config, image)
+    try:
+        dut.launch()
+    finally:
+        dut.close()
+    recorded = (tmp_path / "openocd-args").read_text()
+    assert str(selftest.elf) in recorded, recorded + dut.flash_log
