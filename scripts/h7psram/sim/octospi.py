@@ -82,6 +82,8 @@ _LINES = {0: 0, 1: 1, 2: 2, 3: 4, 4: 8}
 #: available): a load/store loop needs a few CPU cycles per access plus the
 #: AXI turnaround, i.e. at least two OCTOSPI clocks at CLK <= SYSCLK/2.
 CPU_ACCESS_GAP_CYCLES = 2
+#: Widest single access the core makes to the window (LDRD/STRD, VLDR.64).
+MAX_ACCESS_BYTES = 8
 
 
 @dataclass(frozen=True)
@@ -510,11 +512,12 @@ class Octospi(Peripheral):
     def _split(self, address: int, remaining: int, burst: Burst, lines: int, writing: bool) -> int:
         """Bytes the controller sends before it must raise NCS (CSBOUND, REFRESH)."""
         count = remaining
-        csbound = (self.reg(DCR3) >> 16) & 0x1F
+        dcr3 = self.regs.get(DCR3, 0)
+        csbound = (dcr3 >> 16) & 0x1F
         if csbound:
             span = 1 << csbound
             count = min(count, span - address % span)
-        refresh = self.reg(DCR4)
+        refresh = self.regs.get(DCR4, 0)
         if refresh:
             # B.5: NCS goes high every REFRESH+1 cycles (writes) / REFRESH+4
             # (reads), extended to finish the byte under way.
@@ -529,13 +532,32 @@ class Octospi(Peripheral):
     def window_size(self) -> int:
         return min(self.device_size, WINDOW_MAX)
 
-    def unsafe_reasons(self) -> list[str]:
-        """Why the current memory-mapped configuration is not one the chip survives."""
+    def isolated_accesses(self) -> bool:
+        """Is every CPU access its own short burst (NCS released in between)?
+
+        True when the timeout counter releases NCS sooner than the next
+        CPU-issued access arrives (TCEN=1, 0 < LPTR <= CPU_ACCESS_GAP_CYCLES)
+        and no part of the window turns writes into back-to-back line
+        write-backs (write-back + bufferable MPU attribute).
+        """
+        lptr = self.reg(LPTR)
+        return bool(self.reg(CR) & TCEN) and 0 < lptr <= CPU_ACCESS_GAP_CYCLES and not any(self._wb_map)
+
+    def unsafe_reasons(self) -> tuple[list[str], list[str]]:
+        """(hazards, notes) of the current memory-mapped configuration.
+
+        Hazards are what the chip does not survive: they route the window
+        through the burst model. Notes break a datasheet minimum the model
+        gives no data consequence (tCPH, clock limits): they are recorded as
+        violations once, when the mapping is chosen.
+        """
         reasons: list[str] = []
+        notes: list[str] = []
         chip = self.psram
         part = chip.part
         clk = self.clk_hz()
         period = 1e9 / clk
+        self._wb_map = self._scan_write_back()
         problem = self.wiring_problem()
         if problem:
             reasons.append(problem)
@@ -545,71 +567,72 @@ class Octospi(Peripheral):
             reasons.append(f"DEVSIZE gives a {self.window_size()}-byte window for a {part.size}-byte chip")
         rd, wr = self.read_phases(), self.write_phases()
         for label, ph, kind in (("read (CCR/TCR/IR)", rd, "read"), ("write (WCCR/WTCR/WIR)", wr, "write")):
-            bad = self._format_problem(ph, kind)
+            bad, limit = self._format_problem(ph, kind)
             if bad:
                 reasons.append(f"{label}: {bad}")
+            elif limit and clk > limit:
+                notes.append(f"{label}: CLK {clk / 1e6:.1f} MHz above the command's {limit / 1e6:.0f} MHz")
         if not wr.dqse:
             reasons.append("WCCR.DQSE=0: memory-mapped writes give a bus error (ES0478 2.7.8, hardware-facts C.1)")
-        if clk > part.max_clock_hz:
-            reasons.append(f"CLK {clk / 1e6:.1f} MHz above the part's {part.max_clock_hz / 1e6:.0f} MHz")
         cpb = cycles_per_byte(rd.dlines or 4)
         header = max(len(rd.header(0)), len(wr.header(0)))
         csbound = (self.reg(DCR3) >> 16) & 0x1F
         refresh = self.reg(DCR4)
         segment = 32 if chip.wrap32 else part.page_size
+        isolated = self.isolated_accesses()
+        limits = []
         if refresh:
-            max_cycles = refresh + 4 + cpb - 1
-        elif csbound and self.reg(CR) & TCEN and self.reg(LPTR):
-            # no refresh: a burst ends at the CSBOUND boundary at the latest, with
-            # at most LPTR idle cycles between the accesses merged into it
-            span = 1 << csbound
-            max_cycles = header + span * (cpb + self.reg(LPTR))
-        else:
-            max_cycles = 0
-        max_burst = (max_cycles - 0) // cpb if max_cycles else None
-        if not (csbound and (1 << csbound) <= segment):
+            limits.append(refresh + 4 + cpb - 1)
+        if isolated:
+            limits.append(header + MAX_ACCESS_BYTES * cpb)
+        if csbound and self.reg(CR) & TCEN and self.reg(LPTR):
+            # a burst ends at the CSBOUND boundary at the latest, with at most
+            # LPTR idle cycles between the accesses merged into it
+            limits.append(header + (1 << csbound) * (cpb + self.reg(LPTR)))
+        max_cycles = min(limits) if limits else 0
+        max_burst = max_cycles // cpb if max_cycles else None
+        if not (csbound and (1 << csbound) <= segment) and not isolated:
+            # (isolated aligned accesses of at most 8 bytes never reach a segment end)
             crossing_ok = (not chip.wrap32 and part.page_cross_max_hz and clk <= part.page_cross_max_hz
                            and not (part.cross_once and (max_burst is None or max_burst > part.page_size)))
             if not crossing_ok:
                 reasons.append(f"bursts may cross a {segment}-byte page at {clk / 1e6:.1f} MHz without CSBOUND "
                                f"<= {segment.bit_length() - 1} (hardware-facts E.3)")
         if not max_cycles:
-            reasons.append("REFRESH=0: CE# low time of a burst is unbounded, tCEM "
-                           f"{part.tcem_ns} ns can be exceeded (hardware-facts E.5, H.3)")
+            reasons.append("REFRESH=0 and NCS not released between accesses: CE# low time is unbounded, "
+                           f"tCEM {part.tcem_ns} ns can be exceeded (hardware-facts E.5, H.3, H.4)")
         elif max_cycles * period > part.tcem_ns:
             reasons.append(f"longest burst keeps CE# low {max_cycles * period:.0f} ns > tCEM {part.tcem_ns} ns")
-        if self.csht_ns() < part.tcph_ns:
-            reasons.append(f"CSHT gives {self.csht_ns():.1f} ns CE# high < tCPH {part.tcph_ns} ns")
-        if self._write_back_bufferable_any():
+        if any(self._wb_map):
             reasons.append("MPU: window is write-back cacheable + bufferable (koendv, K-ISSUE1; hardware-facts C.3)")
-        return reasons
+        if clk > part.max_clock_hz:
+            notes.append(f"CLK {clk / 1e6:.1f} MHz above the part's {part.max_clock_hz / 1e6:.0f} MHz")
+        if self.csht_ns() < part.tcph_ns:
+            notes.append(f"CSHT gives {self.csht_ns():.1f} ns CE# high < tCPH {part.tcph_ns} ns")
+        return reasons, notes
 
-    def _format_problem(self, ph: Phases, kind: str) -> str | None:
-        """Does the chip, in its present mode, decode this format as a clean `kind` command?"""
+    def _format_problem(self, ph: Phases, kind: str) -> tuple[str | None, int]:
+        """Does the chip, in its present mode, decode this format as a clean `kind` command?
+
+        Returns (problem, the command's clock limit).
+        """
         if ph.dtr:
-            return "DTR phase on an SDR-only chip"
+            return "DTR phase on an SDR-only chip", 0
         if not ph.dlines:
-            return "no data phase"
+            return "no data phase", 0
         if ph.sioo:
-            return "SIOO=1: the chip has no continuous-read mode, the next command has no instruction"
+            return "SIOO=1: the chip has no continuous-read mode, the next command has no instruction", 0
         chip = self.psram
         burst = chip.select(self.clk_hz(), None, quiet=True)
         burst.clock(ph.header(0))
-        if not burst.aligned(ph.dlines, kind) or burst.command is None or burst.command.kind != kind:
-            cmd = burst.command
+        cmd = burst.command
+        if not burst.aligned(ph.dlines, kind) or cmd is None or cmd.kind != kind:
             mode = "QPI" if chip.qpi else "SPI"
             if cmd is None:
-                return f"instruction 0x{ph.ir & 0xFF:02X} on {ph.ilines} line(s) is not a command in {mode} mode"
+                return f"instruction 0x{ph.ir & 0xFF:02X} on {ph.ilines} line(s) is not a command in {mode} mode", 0
             return (f"{cmd.name} (0x{cmd.opcode:02X}) in {mode} mode expects {cmd.addr_lines}-line address, "
-                    f"{cmd.wait} wait cycles, {cmd.data_lines}-line data; the controller sends something else")
-        limit = burst.command.max_hz or chip.part.max_clock_hz
-        if self.clk_hz() > limit:
-            return f"{burst.command.name} limited to {limit / 1e6:.0f} MHz"
-        return None
-
-    def _write_back_bufferable_any(self) -> bool:
-        self._wb_map = self._scan_write_back()
-        return any(self._wb_map)
+                    f"{cmd.wait} wait cycles, {cmd.data_lines}-line data; the controller sends something else"), 0
+        return None, cmd.max_hz or chip.part.max_clock_hz
 
     def _scan_write_back(self) -> list[bool]:
         mpu = getattr(self.machine, "mpu", None)
@@ -630,15 +653,20 @@ class Octospi(Peripheral):
                 self._unmap()
             return
         self._update_reachability()
-        reasons = self.unsafe_reasons()
-        faulty_only = all(r.startswith("injected fault") or r == self.wiring_problem() for r in reasons)
+        reasons, notes = self.unsafe_reasons()
+        wiring = self.wiring_problem()
+        faulty_only = all(r.startswith("injected fault") or r == wiring for r in reasons)
         if not reasons:
             kind = "ram"
         elif faulty_only:
             kind = "direct"
         else:
             kind = "burst"
-        self.mapping_reasons = reasons
+        self._cache_mm_config()
+        if notes != self.mapping_notes:
+            for note in notes:
+                self.psram.violation("tcph" if "tCPH" in note else "clock", "memory-mapped: " + note)
+        self.mapping_reasons, self.mapping_notes = reasons, notes
         size = self.window_size()
         if self.mapped == (kind, size):
             return
@@ -653,6 +681,24 @@ class Octospi(Peripheral):
         log.info("OCTOSPI1 window 0x%08x+0x%x as %s%s", WINDOW_BASE, size, kind,
                  "" if not reasons else ": " + "; ".join(reasons))
 
+    def _cache_mm_config(self) -> None:
+        """What each memory-mapped access needs, computed once per configuration."""
+        rd, wr = self.read_phases(), self.write_phases()
+        clk = self.clk_hz()
+        cr = self.reg(CR)
+        self._mm = {
+            "clk": clk, "period": 1e9 / clk, "csht_ns": self.csht_ns(),
+            False: (rd, self._format_problem(rd, "read")[0] is None and not rd.sioo, rd.ir & 0xFF,
+                    len(rd.header(0)), 0 if rd.dtr else rd.dlines),
+            True: (wr, self._format_problem(wr, "write")[0] is None and not wr.sioo, wr.ir & 0xFF,
+                   len(wr.header(0)), 0 if wr.dtr else wr.dlines),
+            "csbound": (self.reg(DCR3) >> 16) & 0x1F, "refresh": self.reg(DCR4),
+            "tcen": bool(cr & TCEN), "lptr": self.reg(LPTR),
+        }
+
+    _mm: dict = {}
+    mapping_notes: list[str] = []
+
     def _unmap(self) -> None:
         assert self.mapped is not None
         self._close_burst()
@@ -663,18 +709,18 @@ class Octospi(Peripheral):
     def _offset(self, addr: int) -> int:
         return addr - WINDOW_BASE if addr >= WINDOW_BASE else addr
 
-    def _mm_read(self, addr: int, size: int, *_: Any) -> int:
-        offset = self._offset(addr)
+    def _mm_read(self, offset: int, size: int, *_: Any) -> int:
+        offset = self._offset(offset)
         if self.mapped is not None and self.mapped[0] == "direct":
-            data = bytes(self.psram.load(offset + i) for i in range(size)) if not self.psram.floating \
-                else b"\xff" * size
-        else:
-            data = self._mm_burst(offset, size, None)
-        return int.from_bytes(data, "little")
+            psram = self.psram
+            if psram.floating:
+                return (1 << (8 * size)) - 1
+            return int.from_bytes(bytes(psram.load(offset + i) for i in range(size)), "little")
+        return int.from_bytes(self._mm_burst(offset, size, None), "little")
 
-    def _mm_write(self, addr: int, size: int, value: int, *_: Any) -> None:
-        offset = self._offset(addr)
-        if not self.write_phases().dqse:
+    def _mm_write(self, offset: int, size: int, value: int, *_: Any) -> None:
+        offset = self._offset(offset)
+        if not self.reg(WCCR) & (1 << 29):
             # ES0478 2.7.8 (hardware-facts C.1): a memory-mapped write with DQS
             # disabled gets an error response on the bus -> BusFault/HardFault.
             self._close_burst()
@@ -682,9 +728,10 @@ class Octospi(Peripheral):
             return
         data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
         if self.mapped is not None and self.mapped[0] == "direct":
-            if not self.psram.floating:
+            psram = self.psram
+            if not psram.floating:
                 for i, b in enumerate(data):
-                    self.psram.store(offset + i, b)
+                    psram.store(offset + i, b)
             return
         self._mm_burst(offset, size, data)
 
@@ -695,34 +742,42 @@ class Octospi(Peripheral):
             self._burst = None
             if timed_out:
                 self.flags |= TOF
-                self._irq()
+                if self.regs.get(CR, 0) & TOIE:
+                    self._irq()
 
     def _held(self, gap_cycles: int) -> bool:
         """Is NCS still low after `gap_cycles` idle clocks (B.2 TCEN, B.6 LPTR)?"""
-        if not self.reg(CR) & TCEN:
+        mm = self._mm
+        if not mm["tcen"]:
             return True      # HAL: "nCS remains active" without the timeout counter
-        lptr = self.reg(LPTR)
-        if lptr == 0:
+        if mm["lptr"] == 0:
             # A zero timeout never releases NCS on the same OCTOSPI IP (ES0499
             # 2.6.4 on STM32U5 via Zephyr PR #103910, hardware-facts C.2).
             return True
-        return gap_cycles < lptr
+        return gap_cycles < mm["lptr"]
 
     def _mm_burst(self, offset: int, size: int, data: bytes | None) -> bytes:
         """Issue one CPU access as the controller would, merging it into an open burst."""
         writing = data is not None
-        ph = self.write_phases() if writing else self.read_phases()
-        if ph.dtr or not ph.dlines:
+        mm = self._mm
+        ph, clean, opcode, header_len, lines = mm[writing]
+        if not lines:
             return b"" if writing else b"\xff" * size
-        clk = self.clk_hz()
+        clk = mm["clk"]
         burst = self._burst
         if burst is not None:
             idle_ns = self._idle_ns(self._gap_cycles(writing))
-            held = self._held(int(idle_ns * clk / 1e9))
-            if self._burst_writing == writing and self._burst_next == offset and held:
+            held = self._held(int(idle_ns / mm["period"]))
+            refresh = mm["refresh"]
+            if held and refresh and (burst.ce_low_ns + idle_ns) / mm["period"] >= refresh + (1 if writing else 4):
+                held = False     # REFRESH raised NCS while the controller waited (B.5)
+                timed_out = False
+            else:
+                timed_out = not held
+            if held and self._burst_writing == writing and self._burst_next == offset:
                 burst.stall(idle_ns)
             else:
-                self._close_burst(timed_out=not held)
+                self._close_burst(timed_out=timed_out)
                 burst = None
         out = bytearray()
         pos = 0
@@ -731,24 +786,27 @@ class Octospi(Peripheral):
                 self._close_burst()
                 burst = None
             if burst is None:
-                burst = self.psram.select(clk, self.csht_ns())
-                # SIOO: the instruction goes out only with the first command (B.7)
-                burst.clock(ph.header(offset + pos, instruction=not (ph.sioo and self._sent_instruction)))
+                burst = self.psram.select(clk, mm["csht_ns"])
+                if clean:
+                    burst.decoded(opcode, offset + pos, header_len)
+                else:
+                    # SIOO: the instruction goes out only with the first command (B.7)
+                    first = not (ph.sioo and self._sent_instruction)
+                    burst.clock(ph.header(offset + pos, instruction=first))
                 self._sent_instruction = True
                 self._burst = burst
                 self._burst_writing = writing
                 self._burst_bytes = 0
-            count = self._split(offset + pos, size - pos, burst, ph.dlines, writing)
+            count = self._split(offset + pos, size - pos, burst, lines, writing)
             if writing:
                 assert data is not None
-                burst.write(data[pos:pos + count], ph.dlines)
+                burst.write(data[pos:pos + count], lines)
             else:
-                out += burst.read(count, ph.dlines)
+                out += burst.read(count, lines)
             pos += count
             self._burst_bytes += count
             self._burst_next = offset + pos
-        now = getattr(self.machine, "now_ns", None)
-        self._last_access_ns = now if isinstance(now, (int, float)) else 0
+        self._last_access_ns = self.machine.now_ns if self._has_clock else 0
         return bytes(out)
 
     _sent_instruction = False
@@ -757,18 +815,21 @@ class Octospi(Peripheral):
     _burst_bytes = 0
     _last_access_ns: float = 0
 
+    @property
+    def _has_clock(self) -> bool:
+        return isinstance(getattr(self.machine, "now_ns", None), (int, float))
+
     def _must_split(self, offset: int, burst: Burst, writing: bool) -> bool:
         """Must NCS go high before the byte at `offset` (CSBOUND, REFRESH; B.5)?"""
         if not self._burst_bytes:
             return False
-        csbound = (self.reg(DCR3) >> 16) & 0x1F
+        mm = self._mm
+        csbound = mm["csbound"]
         if csbound and offset % (1 << csbound) == 0:
             return True
-        refresh = self.reg(DCR4)
-        if refresh:
-            limit = refresh + (1 if writing else 4)
-            if burst.ce_low_ns / burst.period_ns >= limit:
-                return True
+        refresh = mm["refresh"]
+        if refresh and burst.ce_low_ns / burst.period_ns >= refresh + (1 if writing else 4):
+            return True
         return False
 
     def _gap_cycles(self, writing: bool) -> int:
@@ -784,10 +845,11 @@ class Octospi(Peripheral):
     def _idle_ns(self, gap_cycles: int) -> float:
         """How long NCS stayed low while idle: the gap, or the simulated time
         since the last access when the CPU did other work in between."""
-        idle = gap_cycles * self.period_ns()
-        now = getattr(self.machine, "now_ns", None)
-        if isinstance(now, (int, float)) and now - self._last_access_ns > idle:
-            idle = float(now - self._last_access_ns)
+        idle = gap_cycles * self._mm["period"]
+        if self._has_clock:
+            since = self.machine.now_ns - self._last_access_ns
+            if since > idle:
+                idle = float(since)
         return idle
 
     def _wb_chunk(self, offset: int) -> bool:

@@ -118,8 +118,18 @@ class Command:
     max_hz: int = 0          # 0: the part's maximum
 
 
+_TABLES: dict[tuple[PsramPart, bool], dict[int, Command]] = {}
+
+
 def command_for(part: PsramPart, opcode: int, qpi: bool) -> Command | None:
     """The command as the chip understands it in this mode, None if not accepted."""
+    table = _TABLES.get((part, qpi))
+    if table is None:
+        table = _TABLES[(part, qpi)] = _truth_table(part, qpi)
+    return table.get(opcode)
+
+
+def _truth_table(part: PsramPart, qpi: bool) -> dict[int, Command]:
     w = part.read_wait_cycles
     if qpi:
         table = {
@@ -146,7 +156,7 @@ def command_for(part: PsramPart, opcode: int, qpi: bool) -> Command | None:
             WRAP_TOGGLE: Command(WRAP_TOGGLE, "wrap boundary toggle"),
             READ_ID: Command(READ_ID, "read id", 1, 0, 1, "id", part.read_id_max_hz),
         }
-    return table.get(opcode)
+    return table
 
 
 # -- the wires: bytes <-> per-cycle nibbles on IO[3:0] --------------------------------
@@ -326,6 +336,20 @@ class Burst:
         self.state = _DATA
         self.acc = self.nbits = 0
         self.out_byte = None
+
+    def decoded(self, opcode: int, address: int, cycles: int) -> None:
+        """The controller's header is known to decode cleanly as `opcode` (the
+        controller model checked it with a quiet burst): skip the per-cycle work."""
+        if self.state == _IGNORE:
+            self.cycles += cycles
+            return
+        self._decode(opcode)
+        if self.state == _IGNORE:
+            self.cycles += cycles
+            return
+        self._start_address(address)
+        self._enter_data()
+        self.cycles += cycles
 
     # -- data phase ----------------------------------------------------------------
     def _segment(self) -> int:
