@@ -1,0 +1,81 @@
+// What both reworked boards share: STM32H7A3VIT6 (LQFP100, no SMPS), a 25 MHz
+// crystal, the REPL on USART1 and on USB CDC, the internal-flash filesystem
+// and the OCTOSPI1 PSRAM that carries the GC heap. Included by each board's
+// mpconfigboard.h; numbers that the devicetree also states are checked
+// against it by tests/build.
+
+#include "h7psram_build_config.h"   // generated per build directory (heap mode)
+#include "psram_board.h"            // generated from the devicetree (clocks, PSRAM facts)
+
+#define MICROPY_HW_ENABLE_RTC               (1)
+#define MICROPY_HW_ENABLE_RNG               (0)   // as NUCLEO_H7A3ZI_Q: RNG clock not set up for H7A3
+#define MICROPY_HW_ENABLE_ADC               (1)
+#define MICROPY_HW_ENABLE_DAC               (1)
+#define MICROPY_HW_ENABLE_USB               (1)
+#define MICROPY_HW_HAS_FLASH                (1)
+#define MICROPY_HW_ENABLE_SERVO             (0)
+#define MICROPY_HW_ENABLE_INTERNAL_FLASH_STORAGE (1)
+
+// Clocks from the devicetree (pll1): 25 MHz / 5 * 112 = 560 MHz VCO, / 2 =
+// 280 MHz SYSCLK, the H7A3's rated maximum; AHB and APBs use MicroPython's H7
+// defaults (/2). PLL1 Q and R stay at the reworked boards' 40 MHz.
+#define MICROPY_HW_CLK_PLLM                 (BOARD_PLL1_M)
+#define MICROPY_HW_CLK_PLLN                 (BOARD_PLL1_N)
+#define MICROPY_HW_CLK_PLLP                 (BOARD_PLL1_P)
+#define MICROPY_HW_CLK_PLLQ                 (BOARD_PLL1_Q)
+#define MICROPY_HW_CLK_PLLR                 (BOARD_PLL1_R)
+#define MICROPY_HW_CLK_PLLVCI               (RCC_PLL1VCIRANGE_2)    // 4..8 MHz reference
+#define MICROPY_HW_CLK_PLLVCO               (RCC_PLL1VCOWIDE)
+#define MICROPY_HW_CLK_PLLFRAC              (0)
+
+// USB's 48 MHz from PLL3 (dts pll3; checked by tests/build): 25 MHz / 5 * 48 = 240 MHz VCO, / 5.
+#define MICROPY_HW_CLK_PLL3M                (5)
+#define MICROPY_HW_CLK_PLL3N                (48)
+#define MICROPY_HW_CLK_PLL3P                (5)
+#define MICROPY_HW_CLK_PLL3Q                (5)
+#define MICROPY_HW_CLK_PLL3R                (5)
+#define MICROPY_HW_CLK_PLL3VCI              (RCC_PLL3VCIRANGE_2)
+#define MICROPY_HW_CLK_PLL3VCO              (RCC_PLL3VCOWIDE)
+#define MICROPY_HW_CLK_PLL3FRAC             (0)
+
+// 280 MHz needs 6 wait states at VOS0 (ST's H7A3 examples); MicroPython only
+// selects VOS0 on silicon revisions it recognises, so one more for margin at
+// VOS1, as on the boards this rework comes from.
+#define MICROPY_HW_FLASH_LATENCY            FLASH_LATENCY_7
+
+#define MICROPY_HW_RTC_USE_LSE              (1)
+
+// REPL on USART1 (dts chosen h7psram,repl-uart) and on USB CDC.
+#define MICROPY_HW_UART1_TX                 (pin_A9)
+#define MICROPY_HW_UART1_RX                 (pin_A10)
+#define MICROPY_HW_UART_REPL                PYB_UART_1
+#define MICROPY_HW_UART_REPL_BAUD           115200
+
+// USB: the OTG_HS core with its internal full-speed PHY on PA11/PA12; no
+// VBUS sensing pin on either board.
+#define MICROPY_HW_USB_HS                   (1)
+#define MICROPY_HW_USB_HS_IN_FS             (1)
+#define MICROPY_HW_USB_MSC                  (0)
+
+// GC heap. Split (default): internal AXI SRAM from the linker script's
+// _heap_start/_heap_end, plus the PSRAM as a second area through the
+// _gc_blocks_table_start/_end table. Single: the heap is the PSRAM window
+// alone (falls back to internal RAM when the PSRAM fails at boot).
+#if H7PSRAM_HEAP_SPLIT
+#define MICROPY_GC_SPLIT_HEAP               (1)
+#else
+#define MICROPY_HEAP_START                  (h7psram_heap_start())
+#define MICROPY_HEAP_END                    (h7psram_heap_end())
+#endif
+
+// Hooks: bring the PSRAM up once clocks run, report it once the REPL UART is up.
+#define MICROPY_BOARD_EARLY_INIT            h7psram_board_early_init
+#define MICROPY_BOARD_BEFORE_SOFT_RESET_LOOP h7psram_board_before_soft_reset_loop
+
+#ifndef __ASSEMBLER__
+struct _boardctrl_state_t;
+void h7psram_board_early_init(void);
+void h7psram_board_before_soft_reset_loop(struct _boardctrl_state_t *state);
+void *h7psram_heap_start(void);
+void *h7psram_heap_end(void);
+#endif

@@ -1,0 +1,32 @@
+// mcudev DEVEBOX STM32H7XX, reworked: STM32H7A3VIT6 in place of the H750 and an
+// 8 MiB QSPI PSRAM in place of the W25Q64 flash (facts: dts/devebox_h7a3.dts).
+// Macros only; the PSRAM bring-up, heap set-up and the psram module live in
+// boards/common and are shared with the WeAct board.
+
+#define MICROPY_HW_BOARD_NAME               "DEVEBOX STM32H7XX"
+#define MICROPY_HW_MCU_NAME                 "STM32H7A3"
+
+#include "h7psram_common.h"
+
+// User LED D2 on PA1, lit when the pin is low.
+#define MICROPY_HW_LED1                     (pin_A1)
+#define MICROPY_HW_LED_ON(pin)              (mp_hal_pin_low(pin))
+#define MICROPY_HW_LED_OFF(pin)             (mp_hal_pin_high(pin))
+
+// Key K1 on PE3 pulls the pin low when pressed.
+#define MICROPY_HW_HAS_SWITCH               (1)
+#define MICROPY_HW_USRSW_PIN                (pin_E3)
+#define MICROPY_HW_USRSW_PULL               (GPIO_PULLUP)
+#define MICROPY_HW_USRSW_EXTI_MODE          (GPIO_MODE_IT_FALLING)
+#define MICROPY_HW_USRSW_PRESSED            (0)
+
+// UARTs brought out on the headers besides the REPL UART.
+#define MICROPY_HW_UART2_TX                 (pin_A2)
+#define MICROPY_HW_UART2_RX                 (pin_A3)
+#define MICROPY_HW_UART7_TX                 (pin_E8)
+#define MICROPY_HW_UART7_RX                 (pin_E7)
+
+// TF card on SDMMC1; the socket has no card-detect switch wired, so no
+// MICROPY_HW_SDCARD_DETECT_PIN and no mount at boot.
+#define MICROPY_HW_ENABLE_SDCARD            (1)
+#define MICROPY_HW_SDCARD_MOUNT_AT_BOOT     (0)

@@ -1,0 +1,34 @@
+// WeAct MiniSTM32H7xx, reworked: STM32H7A3VIT6 in place of the H750 and an
+// 8 MiB QSPI PSRAM on the QSPI-flash footprint (facts: dts/weact_mini_h7a3.dts).
+// Macros only; the PSRAM bring-up, heap set-up and the psram module live in
+// boards/common and are shared with the DEVEBOX board.
+
+#define MICROPY_HW_BOARD_NAME               "WeAct MiniSTM32H7XX"
+#define MICROPY_HW_MCU_NAME                 "STM32H7A3"
+
+#include "h7psram_common.h"
+
+// Blue LED on PE3, lit when the pin is high.
+#define MICROPY_HW_LED1                     (pin_E3)
+#define MICROPY_HW_LED_ON(pin)              (mp_hal_pin_high(pin))
+#define MICROPY_HW_LED_OFF(pin)             (mp_hal_pin_low(pin))
+
+// Key K1 on PC13 pulls the pin high when pressed.
+#define MICROPY_HW_HAS_SWITCH               (1)
+#define MICROPY_HW_USRSW_PIN                (pin_C13)
+#define MICROPY_HW_USRSW_PULL               (GPIO_PULLDOWN)
+#define MICROPY_HW_USRSW_EXTI_MODE          (GPIO_MODE_IT_RISING)
+#define MICROPY_HW_USRSW_PRESSED            (1)
+
+// UARTs brought out on the headers besides the REPL UART.
+#define MICROPY_HW_UART2_TX                 (pin_A2)
+#define MICROPY_HW_UART2_RX                 (pin_A3)
+#define MICROPY_HW_UART3_TX                 (pin_B10)
+#define MICROPY_HW_UART3_RX                 (pin_B11)
+#define MICROPY_HW_UART7_TX                 (pin_E8)
+#define MICROPY_HW_UART7_RX                 (pin_E7)
+
+// TF card on SDMMC1; card detect on PD4 only when solder bridge SB2 is
+// closed, so it is not used and the card is not mounted at boot.
+#define MICROPY_HW_ENABLE_SDCARD            (1)
+#define MICROPY_HW_SDCARD_MOUNT_AT_BOOT     (0)

@@ -1,0 +1,16 @@
+// HAL configuration. HSE_VALUE must be a plain decimal number: MicroPython's
+// pllvalues.py reads it back from the preprocessed sources. tests/build checks
+// it against the crystal in the devicetree (BOARD_HSE_HZ).
+#ifndef MICROPY_INCLUDED_STM32H7XX_HAL_CONF_H
+#define MICROPY_INCLUDED_STM32H7XX_HAL_CONF_H
+
+#define HSE_VALUE (25000000)
+#define LSE_VALUE (32768)
+#define EXTERNAL_CLOCK_VALUE (12288000)
+
+#define HSE_STARTUP_TIMEOUT (5000)
+#define LSE_STARTUP_TIMEOUT (5000)
+
+#include "boards/stm32h7xx_hal_conf_base.h"
+
+#endif // MICROPY_INCLUDED_STM32H7XX_HAL_CONF_H

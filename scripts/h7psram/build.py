@@ -1,0 +1,383 @@
+"""Everything `west build` knows, as importable functions.
+
+The build is driven by the top-level CMakeLists.txt (configured once per build
+directory, board remembered in CMakeCache.txt); CMake in turn runs MicroPython's
+own make for ``ports/stm32`` with ``BOARD_DIR=`` pointing at ``boards/<board>``.
+This module holds the pieces around that:
+
+* which boards exist (a board needs both a devicetree and a board folder);
+* where the workspace's MicroPython and stm32lib are (west manifest, or an
+  explicit directory);
+* Zephyr-style ``-p auto|always|never`` decisions for a build directory;
+* the cmake command lines;
+* the steps CMake calls back into (``python -m h7psram.build ...``): writing
+  the generated build configuration header, and ``finish``, which checks the
+  linked ELF with memcheck and only then moves the outputs into place, so a
+  failed build leaves the last good firmware where it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from h7psram.errors import CheckFailed, H7Error, InputError
+
+# Outputs that `west build` promises at the top of the build directory.
+FIRMWARE_OUTPUTS = ("firmware.elf", "firmware.bin", "firmware.hex", "firmware.dfu")
+# MicroPython's make writes into this sub-directory of the build directory.
+MPY_SUBDIR = "mpy"
+GENERATED_SUBDIR = "generated"
+HEAP_MODES = ("split", "single")
+PRISTINE_MODES = ("auto", "always", "never")
+DEFAULT_BUILD_DIR = "build"
+ENV_WORKSPACE = "H7PSRAM_WORKSPACE"
+
+
+def repo_root() -> Path:
+    """The repository this package lives in (scripts/h7psram/build.py -> repo)."""
+    return Path(__file__).resolve().parents[2]
+
+
+# --- boards ------------------------------------------------------------------------------------
+
+
+def board_folders(repo: Optional[Path] = None) -> list[str]:
+    """Names of the MicroPython board folders under boards/ (those with an mpconfigboard.h)."""
+    root = (repo or repo_root()) / "boards"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "mpconfigboard.h").is_file())
+
+
+def known_boards(repo: Optional[Path] = None) -> list[str]:
+    """Boards that can be built: a board folder that also has a devicetree description."""
+    folders = board_folders(repo)
+    try:
+        from h7psram import boards as dts_boards
+    except ImportError:
+        # The devicetree layer is optional for listing; the build itself needs it.
+        return folders
+    described = set(dts_boards.known_boards())
+    return [b for b in folders if b in described]
+
+
+def check_board(name: Optional[str], repo: Optional[Path] = None) -> str:
+    """Return the board name if it can be built, else raise InputError listing the known ones."""
+    known = known_boards(repo)
+    if not name:
+        raise InputError(f"no board given (use -b BOARD); known boards: {', '.join(known) or 'none'}")
+    if name not in known:
+        raise InputError(f"unknown board '{name}'; known boards: {', '.join(known) or 'none'}")
+    return name
+
+
+# --- workspace ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workspace:
+    topdir: Path
+    micropython: Path
+    stm32lib: Path
+
+
+def locate_workspace(start: Optional[Path] = None, topdir: Optional[str] = None) -> Workspace:
+    """Find MicroPython and stm32lib through the west manifest of the workspace.
+
+    ``topdir`` (or the environment variable H7PSRAM_WORKSPACE) names the
+    workspace explicitly; otherwise it is the west workspace containing
+    ``start`` (default: this repository).
+    """
+    from west.manifest import Manifest
+    from west.util import WestNotFound, west_topdir
+
+    explicit = topdir or os.environ.get(ENV_WORKSPACE)
+    if explicit:
+        top = Path(explicit)
+        if not (top / ".west").is_dir():
+            raise InputError(f"{top}: not a west workspace (no .west directory)")
+    else:
+        try:
+            top = Path(west_topdir(start=str(start or repo_root()), fall_back=False))
+        except WestNotFound:
+            raise InputError(f"{start or repo_root()}: not inside a west workspace; run "
+                             f"'west init -l' and 'west update', or set {ENV_WORKSPACE}") from None
+    try:
+        manifest = Manifest.from_topdir(topdir=str(top))
+        mpy, hal = manifest.get_projects(["micropython", "stm32lib"])
+    except Exception as err:  # west raises several unrelated types here
+        raise InputError(f"{top}: cannot read the west manifest ({err})") from None
+    ws = Workspace(top, Path(mpy.abspath), Path(hal.abspath))
+    if not (ws.micropython / "ports" / "stm32" / "Makefile").is_file():
+        raise InputError(f"{ws.micropython}: MicroPython checkout missing; run 'west update'")
+    if not (ws.stm32lib / "STM32H7xx_HAL_Driver").is_dir():
+        raise InputError(f"{ws.stm32lib}: stm32lib (STM32 HAL) missing; run 'west update'")
+    return ws
+
+
+# --- build directory state ---------------------------------------------------------------------
+
+
+def read_cmake_cache(build_dir: Path) -> dict[str, str]:
+    """KEY -> value of a CMakeCache.txt ({} when there is none)."""
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.is_file():
+        return {}
+    entries: dict[str, str] = {}
+    for line in cache.read_text(errors="replace").splitlines():
+        if not line or line.startswith(("#", "//")) or "=" not in line:
+            continue
+        key_type, value = line.split("=", 1)
+        entries[key_type.split(":", 1)[0]] = value
+    return entries
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    board: str
+    app: Path
+    pristine: bool       # wipe the build directory first
+    configure: bool      # run the cmake configure step
+
+
+def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], pristine: str,
+               repo: Optional[Path] = None, extra_cmake_args: Sequence[str] = ()) -> BuildPlan:
+    """Decide what `west build` has to do with this build directory.
+
+    -p always wipes a build directory; -p auto wipes it when the board or the
+    app differs from what it was configured for; -p never refuses such a
+    change instead (Zephyr's semantics). A directory that is not empty and
+    holds no CMakeCache.txt is never wiped.
+    """
+    if pristine not in PRISTINE_MODES:
+        raise InputError(f"-p {pristine}: must be one of {', '.join(PRISTINE_MODES)}")
+    cache = read_cmake_cache(build_dir)
+    is_build = bool(cache)
+    if build_dir.exists() and not build_dir.is_dir():
+        raise InputError(f"{build_dir}: exists and is not a directory")
+    if build_dir.is_dir() and not is_build and any(build_dir.iterdir()):
+        raise InputError(f"{build_dir}: not empty and not a build directory (no CMakeCache.txt); "
+                         f"choose another -d")
+    cached_board = cache.get("BOARD") or None
+    cached_app = Path(cache["APP"]) if cache.get("APP") else None
+
+    board = check_board(board or cached_board, repo)
+    if app is None:
+        app = cached_app or (repo or repo_root()) / "app"
+    app = app.resolve()
+    if not app.is_dir():
+        raise InputError(f"{app}: application directory not found")
+
+    changed = is_build and (board != cached_board or (cached_app is not None and app != cached_app))
+    if pristine == "always":
+        wipe = is_build
+    elif pristine == "auto":
+        wipe = changed
+    else:
+        if changed:
+            raise InputError(f"{build_dir}: configured for board {cached_board} app {cached_app}, "
+                             f"not {board} {app}; use -p auto or another -d")
+        wipe = False
+    configure = wipe or not is_build or bool(extra_cmake_args)
+    return BuildPlan(board=board, app=app, pristine=wipe, configure=configure)
+
+
+def make_pristine(build_dir: Path) -> None:
+    """Remove a build directory that CMake created (never anything else)."""
+    if not (build_dir / "CMakeCache.txt").is_file():
+        raise InputError(f"{build_dir}: refusing to delete, it is not a build directory")
+    shutil.rmtree(build_dir)
+
+
+# --- cmake command lines -----------------------------------------------------------------------
+
+
+def cmake_executable() -> str:
+    """The cmake from the PyPI package when installed, else the one on PATH."""
+    try:
+        import cmake  # the PyPI wheel
+
+        exe = Path(cmake.CMAKE_BIN_DIR) / "cmake"
+        if exe.is_file():
+            return str(exe)
+    except ImportError:
+        pass
+    found = shutil.which("cmake")
+    if not found:
+        raise InputError("cmake not found: pip install cmake")
+    return found
+
+
+def configure_command(build_dir: Path, board: str, app: Path, ws: Optional[Workspace],
+                      extra: Sequence[str] = (), repo: Optional[Path] = None) -> list[str]:
+    cmd = [cmake_executable(), "-S", str(repo or repo_root()), "-B", str(build_dir),
+           "-G", "Unix Makefiles", f"-DBOARD={board}", f"-DAPP={app}",
+           f"-DPython3_EXECUTABLE={sys.executable}"]
+    if ws is not None:
+        cmd += [f"-DMICROPY_DIR={ws.micropython}", f"-DSTM32LIB_DIR={ws.stm32lib}"]
+    return cmd + list(extra)
+
+
+def build_command(build_dir: Path, target: Optional[str] = None) -> list[str]:
+    cmd = [cmake_executable(), "--build", str(build_dir)]
+    if target:
+        cmd += ["--target", target]
+    return cmd
+
+
+# --- steps CMake calls back into ---------------------------------------------------------------
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write text unless the file already holds it (keeps make from rebuilding needlessly)."""
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
+
+def build_config_header(board: str, heap: str) -> str:
+    """Build options that C code needs; a change here recompiles everything that includes it."""
+    if heap not in HEAP_MODES:
+        raise InputError(f"H7PSRAM_HEAP={heap}: must be one of {', '.join(HEAP_MODES)}")
+    split = 1 if heap == "split" else 0
+    return ("/* Generated by h7psram.build for this build directory; do not edit. */\n"
+            "#pragma once\n"
+            f"#define H7PSRAM_BUILD_BOARD \"{board}\"\n"
+            f"#define H7PSRAM_HEAP_SPLIT {split}\n")
+
+
+def write_build_info(build_dir: Path, board: str, app: Path, outputs: Sequence[str] = ()) -> Path:
+    """build_info.yml: board, app and the outputs present (names relative to build_dir)."""
+    from h7psram import buildinfo
+
+    keys = {name: name.split(".")[-1] for name in outputs}
+    info = buildinfo.BuildInfo(board=board, app=str(app), build_dir=build_dir,
+                               outputs={"elf": "firmware.elf", **{k: n for n, k in keys.items()}})
+    return buildinfo.write_build_info(info)
+
+
+def write_runners(build_dir: Path, board: str) -> Path:
+    from h7psram import boards, buildinfo
+
+    return buildinfo.write_runners_yaml(build_dir,
+                                        buildinfo.default_runners_config(boards.load_board(board)))
+
+
+def generate(board: str, heap: str, gen_dir: Path) -> list[Path]:
+    """Devicetree outputs for one board into gen_dir: linker script, C header, build options.
+
+    Each file is rewritten only when its text changes, so an unchanged
+    devicetree costs MicroPython's make nothing.
+    """
+    from h7psram.dts import gen
+
+    check_board(board)
+    files = {
+        gen_dir / "h7psram_build_config.h": build_config_header(board, heap),
+        gen_dir / "h7psram_board.ld": gen.generate("linker", board, variant="micropython", heap=heap),
+        gen_dir / "psram_board.h": gen.generate("header", board),
+    }
+    for path, text in files.items():
+        write_if_changed(path, text)
+    return list(files)
+
+
+def run_memcheck(elf: Path, board: str) -> str:
+    """Check the ELF's placement; returns the report text, raises CheckFailed when a rule breaks."""
+    from h7psram import boards, memcheck
+
+    report = memcheck.check_elf(elf, boards.load_board(board))
+    text = report.format_text()
+    if not report.ok:
+        raise CheckFailed(f"{elf}: memcheck failed, firmware not installed:\n{text}")
+    return text
+
+
+def _replace_from(src: Path, dst: Path) -> None:
+    """Copy src over dst so that dst is either the old or the new file, never half of one."""
+    tmp = dst.with_name("." + dst.name + ".new")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def _write_dfu(elf: Path, dst: Path) -> None:
+    """firmware.dfu (DfuSe) from the ELF's load image, for the ST ROM bootloader or mboot."""
+    from h7psram import dfuse
+
+    tmp = dst.with_name("." + dst.name + ".new")
+    dfuse.write_dfuse(tmp, dfuse.dfuse_from_elf(elf))
+    os.replace(tmp, dst)
+
+
+def finish(build_dir: Path, board: str, app: Path, out=sys.stdout) -> None:
+    """Post-link step: memcheck the fresh ELF, then move all outputs into place."""
+    mpy = build_dir / MPY_SUBDIR
+    elf = mpy / "firmware.elf"
+    for name in ("firmware.elf", "firmware.bin", "firmware.hex"):
+        if not (mpy / name).is_file():
+            raise InputError(f"{mpy / name}: missing after MicroPython's make")
+    out.write(run_memcheck(elf, board) + "\n")
+    for name in ("firmware.elf", "firmware.bin", "firmware.hex"):
+        _replace_from(mpy / name, build_dir / name)
+    _write_dfu(build_dir / "firmware.elf", build_dir / "firmware.dfu")
+    write_build_info(build_dir, board, app, FIRMWARE_OUTPUTS)
+    write_runners(build_dir, board)
+    out.write(f"{board}: {', '.join(FIRMWARE_OUTPUTS)}, build_info.yml, runners.yaml in {build_dir}\n")
+
+
+# --- `python -m h7psram.build` (called by CMakeLists.txt) --------------------------------------
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m h7psram.build")
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("check-board", help="fail with the list of known boards if BOARD is unknown")
+    p.add_argument("board")
+    p = sub.add_parser("config", help="write build_info.yml at configure time")
+    p.add_argument("--build-dir", required=True, type=Path)
+    p.add_argument("--board", required=True)
+    p.add_argument("--app", required=True, type=Path)
+    p.add_argument("--heap", default="split")
+    p = sub.add_parser("generate", help="linker script and headers from the devicetree")
+    p.add_argument("--board", required=True)
+    p.add_argument("--heap", default="split")
+    p.add_argument("--gen-dir", required=True, type=Path)
+    p = sub.add_parser("workspace", help="print MICROPY_DIR;STM32LIB_DIR of the west workspace")
+    p.add_argument("--start", type=Path)
+    p = sub.add_parser("finish", help="memcheck the linked ELF and install the outputs")
+    p.add_argument("--build-dir", required=True, type=Path)
+    p.add_argument("--board", required=True)
+    p.add_argument("--app", required=True, type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.step == "check-board":
+            check_board(args.board)
+        elif args.step == "config":
+            check_board(args.board)
+            build_config_header(args.board, args.heap)  # validates the heap mode
+            write_build_info(args.build_dir, args.board, args.app)
+        elif args.step == "generate":
+            generate(args.board, args.heap, args.gen_dir)
+        elif args.step == "workspace":
+            ws = locate_workspace(args.start)
+            print(f"{ws.micropython};{ws.stm32lib}")
+        elif args.step == "finish":
+            finish(args.build_dir, args.board, args.app)
+    except H7Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
