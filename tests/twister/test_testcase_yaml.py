@@ -163,10 +163,11 @@ def test_hwtest_runs_each_selected_suite_and_tabulates(tmp_path: Path) -> None:
     assert "assert 1 == 2" in (tmp_path / "out" / "t.bad" / "pytest.log").read_text()
     # the device options reach pytest
     assert "--device-type=sim --platform=devebox_h7a3" in (tmp_path / "out" / "t.good" / "pytest.log").read_text()
-    # selecting by tag and id
+    # selecting by id and tag, without running anything
     lines.clear()
-    assert hwtest.run(_args(root, outdir=tmp_path / "out", test=["t.good"]), info=lines.append) == 0
-    assert "1 tests: 1 passed" in "\n".join(lines)
+    assert hwtest.run(_args(root, test=["t.good", "t.bad"], exclude_tag=["x"], list=True), info=lines.append) == 0
+    assert [line.split()[0] for line in lines] == ["t.bad", "t.good"]
+    assert all("(filtered: excluded tag x)" in line for line in lines)
 
 
 def test_hwtest_unknown_id_is_an_input_error(tmp_path: Path) -> None:
