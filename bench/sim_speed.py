@@ -77,7 +77,15 @@ def main() -> None:
             t1 = time.perf_counter()
             r2 = m.run(until_text=">>> ", max_seconds=30)
             second = time.perf_counter() - t1
+            m.uart.read_available()
+            i0, t2 = m.instructions, time.perf_counter()
+            m.uart.write(b"for i in range(300000): pass\r\r")
+            r3 = m.run(until_text=">>> ", max_seconds=60)
+            loop = time.perf_counter() - t2
+            loop_instr = r3.instructions - i0
             m.close()
+            print(f"MicroPython 'for i in range(300000): pass': {loop:.2f} s wall, "
+                  f"{loop_instr / 1e6:.1f} M instr -> {loop_instr / loop / 1e6:.1f} M instr/s")
             print(f"MicroPython to '>>> ': first boot {first:.2f} s wall ({r.instructions / 1e6:.1f} M instr "
                   f"budget, {r.sim_ns / 1e6:.0f} ms simulated), second boot {second:.2f} s wall "
                   f"({(r2.instructions - r.instructions) / 1e6:.1f} M, "

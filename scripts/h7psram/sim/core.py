@@ -15,6 +15,8 @@ import struct
 
 from unicorn import arm_const as A
 
+from .regs import Reg, RegBatch
+
 GPRS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
         A.UC_ARM_REG_R12, A.UC_ARM_REG_LR)
 SREGS = tuple(getattr(A, f"UC_ARM_REG_S{i}") for i in range(16))
@@ -30,9 +32,29 @@ class StackingError(Exception):
     """The frame could not be written or read: the core would lock up."""
 
 
-def push_frame(uc, exc: int, return_address: int, vtor: int) -> int:
+class CoreRegs:
+    """Preallocated register batches of one engine (see regs.py)."""
+
+    def __init__(self, uc) -> None:
+        self.state = RegBatch(uc, _STATE)
+        self.fp = RegBatch(uc, _FP_STATE)
+        self.gprs = RegBatch(uc, GPRS)
+        self.stack = RegBatch(uc, (A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP))
+        self.masks = RegBatch(uc, (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_BASEPRI, A.UC_ARM_REG_FAULTMASK))
+        self.pc = Reg(uc, A.UC_ARM_REG_PC)
+        self.lr_sp = RegBatch(uc, (A.UC_ARM_REG_LR, A.UC_ARM_REG_SP))
+        self.one = {rid: Reg(uc, rid) for rid in (
+            A.UC_ARM_REG_PSP, A.UC_ARM_REG_MSP, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_IPSR,
+            A.UC_ARM_REG_EPSR, A.UC_ARM_REG_LR, A.UC_ARM_REG_APSR_NZCV, A.UC_ARM_REG_APSR_NZCVQG,
+            A.UC_ARM_REG_PC)}
+
+    def set(self, rid: int, value: int) -> None:
+        self.one[rid].write(value)
+
+
+def push_frame(uc, regs: CoreRegs, exc: int, return_address: int, vtor: int) -> int:
     """Stack the context, switch to handler mode for `exc`; returns the handler address."""
-    values = uc.reg_read_batch(_STATE)
+    values = regs.state.read()
     r0, r1, r2, r3, r12, lr, xpsr, control, ipsr, msp, psp = values
     on_psp = ipsr == 0 and bool(control & 2)
     sp = psp if on_psp else msp
@@ -43,7 +65,7 @@ def push_frame(uc, exc: int, return_address: int, vtor: int) -> int:
     saved_xpsr = (xpsr & ~(1 << 9)) | (align << 9)
     words = [r0, r1, r2, r3, r12, lr, return_address & ~1 & 0xFFFFFFFF, saved_xpsr]
     if fpca:
-        words += list(uc.reg_read_batch(_FP_STATE)) + [0]
+        words += list(regs.fp.read()) + [0]
     try:
         uc.mem_write(frame, struct.pack(f"<{len(words)}I", *[w & 0xFFFFFFFF for w in words]))
         vector = struct.unpack("<I", uc.mem_read(vtor + 4 * exc, 4))[0]
@@ -56,25 +78,25 @@ def push_frame(uc, exc: int, return_address: int, vtor: int) -> int:
     if fpca:
         exc_return &= ~0x10
     if on_psp:
-        uc.reg_write(A.UC_ARM_REG_PSP, frame)
-        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~6)
+        regs.set(A.UC_ARM_REG_PSP, frame)
+        regs.set(A.UC_ARM_REG_CONTROL, control & ~6)
     else:
-        uc.reg_write(A.UC_ARM_REG_MSP, frame)
-        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~4)
-    uc.reg_write(A.UC_ARM_REG_IPSR, exc)
-    uc.reg_write(A.UC_ARM_REG_EPSR, 1 << 24)
-    uc.reg_write(A.UC_ARM_REG_LR, exc_return)
-    uc.reg_write(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
-    uc.reg_write(A.UC_ARM_REG_PC, vector | 1)
+        regs.set(A.UC_ARM_REG_MSP, frame)
+        regs.set(A.UC_ARM_REG_CONTROL, control & ~4)
+    regs.set(A.UC_ARM_REG_IPSR, exc)
+    regs.set(A.UC_ARM_REG_EPSR, 1 << 24)
+    regs.set(A.UC_ARM_REG_LR, exc_return)
+    regs.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
+    regs.set(A.UC_ARM_REG_PC, vector | 1)
     return vector
 
 
-def pop_frame(uc, exc_return: int) -> tuple[int, int]:
+def pop_frame(uc, regs: CoreRegs, exc_return: int) -> tuple[int, int]:
     """Unstack the frame selected by EXC_RETURN; returns (return address, restored IPSR)."""
     to_thread = bool(exc_return & 8)
     from_psp = bool(exc_return & 4) and to_thread
     fp = not exc_return & 0x10
-    control, msp, psp = uc.reg_read_batch((A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP))
+    control, msp, psp = regs.stack.read()
     sp = psp if from_psp else msp
     size = EXTENDED_FRAME if fp else BASIC_FRAME
     try:
@@ -85,16 +107,16 @@ def pop_frame(uc, exc_return: int) -> tuple[int, int]:
     new_sp = (sp + size + (4 if xpsr & (1 << 9) else 0)) & 0xFFFFFFFF
     ret_ipsr = 0 if to_thread else (xpsr & 0x1FF)
     if not from_psp:
-        uc.reg_write(A.UC_ARM_REG_MSP, new_sp)
-    uc.reg_write(A.UC_ARM_REG_IPSR, ret_ipsr)
-    uc.reg_write(A.UC_ARM_REG_CONTROL, (control & ~6) | (4 if fp else 0) | (2 if from_psp else 0))
+        regs.set(A.UC_ARM_REG_MSP, new_sp)
+    regs.set(A.UC_ARM_REG_IPSR, ret_ipsr)
+    regs.set(A.UC_ARM_REG_CONTROL, (control & ~6) | (4 if fp else 0) | (2 if from_psp else 0))
     if from_psp:
-        uc.reg_write(A.UC_ARM_REG_PSP, new_sp)
+        regs.set(A.UC_ARM_REG_PSP, new_sp)
     if fp:
-        uc.reg_write_batch(list(zip(_FP_STATE, words[8:25])))
-    uc.reg_write_batch(list(zip(GPRS, words[:6])))
-    uc.reg_write(A.UC_ARM_REG_EPSR, xpsr & 0x0600FC00 | (1 << 24))
-    uc.reg_write(A.UC_ARM_REG_APSR_NZCVQG, xpsr & 0xF80F0000)
-    uc.reg_write(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
-    uc.reg_write(A.UC_ARM_REG_PC, words[6] | 1)
+        regs.fp.write(words[8:25])
+    regs.gprs.write(words[:6])
+    regs.set(A.UC_ARM_REG_EPSR, xpsr & 0x0600FC00 | (1 << 24))
+    regs.set(A.UC_ARM_REG_APSR_NZCVQG, xpsr & 0xF80F0000)
+    regs.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
+    regs.set(A.UC_ARM_REG_PC, words[6] | 1)
     return words[6], ret_ipsr

@@ -24,7 +24,7 @@ from unicorn import unicorn_const as UCC
 
 from ..errors import InputError
 from . import exceptions as ex
-from .core import StackingError, pop_frame, push_frame
+from .core import CoreRegs, StackingError, pop_frame, push_frame
 from .events import Event, EventQueue
 from .fault_report import FaultReport
 from .mpu import MpuModel
@@ -116,6 +116,7 @@ class Machine:
 
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
         self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M7)
+        self.regs = CoreRegs(self.uc)
         self._map_memories()
         self.scs = SystemControlSpace(self)
         self.uc.mmio_map(SCS_BASE, SCS_SIZE, self._scs_read, None, self._scs_write, None)
@@ -406,8 +407,7 @@ class Machine:
             self._callback_failed(err)
 
     def _handle_intr(self, intno: int) -> None:
-        uc = self.uc
-        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        pc = self.regs.pc.read()
         if intno in (3, 8) and pc >= 0xFFFFFF00:
             self._exception_return(pc | 1)
             return
@@ -428,13 +428,12 @@ class Machine:
 
     # ------------------------------------------------------------------ exceptions
     def _masks(self) -> tuple[int, int, int]:
-        return self.uc.reg_read_batch((A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_BASEPRI,
-                                       A.UC_ARM_REG_FAULTMASK))
+        return self.regs.masks.read()
 
     def _enter(self, exc: int, return_address: int) -> None:
         self.exc.activate(exc)
         try:
-            push_frame(self.uc, exc, return_address, self.scs.vtor)
+            push_frame(self.uc, self.regs, exc, return_address, self.scs.vtor)
         except StackingError as err:
             self._die("lockup", f"{ex.exception_name(exc)} entry failed: {err}")
             return
@@ -445,7 +444,7 @@ class Machine:
         exc = self.exc.current
         self.exc.deactivate(exc)
         try:
-            pop_frame(self.uc, exc_return)
+            pop_frame(self.uc, self.regs, exc_return)
         except StackingError as err:
             self._die("lockup", f"return from {ex.exception_name(exc)} failed: {err}")
             return
@@ -461,7 +460,7 @@ class Machine:
         if exc is None:
             return False
         self._sleeping = False
-        self._enter(exc, self.uc.reg_read(A.UC_ARM_REG_PC))
+        self._enter(exc, self.regs.pc.read())
         return True
 
     def _take_synchronous(self, exc: int, return_address: int) -> None:
@@ -474,8 +473,7 @@ class Machine:
 
     def _fault(self, kind: int, cfsr_bits: int, cause: str, pc: int, *, bfar: int | None = None,
                mmfar: int | None = None, hfsr: int = 0, address: int | None = None) -> None:
-        uc = self.uc
-        lr, sp = uc.reg_read_batch((A.UC_ARM_REG_LR, A.UC_ARM_REG_SP))
+        lr, sp = self.regs.lr_sp.read()
         self._last_fault = dict(cause=cause, pc=pc, lr=lr, sp=sp,
                                 address=address if address is not None else (bfar if bfar is not None else mmfar))
         self.scs.record_fault(cfsr_bits, bfar=bfar, mmfar=mmfar, hfsr_bits=hfsr)
@@ -576,8 +574,8 @@ class Machine:
                 n = min(n, end_cycle - self.cycles)
             if end_instr is not None:
                 n = min(n, end_instr - self.instructions)
-            if self.exc.pending:
-                n = min(n, MASKED_SLICE)
+            if self.exc.pending and self.exc.candidate() is not None:
+                n = min(n, MASKED_SLICE)      # pending but masked: look again soon
             if delivered:
                 # Handlers are short and often end in WFI, whose slice length counts as
                 # elapsed time: keep it small so time is not over-counted.
@@ -630,7 +628,7 @@ class Machine:
 
     def _slice(self, n: int) -> None:
         uc = self.uc
-        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        pc = self.regs.pc.read()
         if not self.trace:
             self._ring.append(pc)
         self._unmapped = None
@@ -689,7 +687,7 @@ class Machine:
 
     def _check_wfi_and_spin(self) -> None:
         uc = self.uc
-        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        pc = self.regs.pc.read()
         try:
             half = struct.unpack("<H", uc.mem_read(pc - 2, 2))[0]
             word = struct.unpack("<I", uc.mem_read(pc - 4, 4))[0]

@@ -1,0 +1,55 @@
+"""Fast register access for the exception path: the C batch calls with preallocated buffers.
+
+The Python binding's reg_read_batch rebuilds its argument arrays and picks a
+value class per register on every call (about 20 us for ten registers on
+the measured host); exception entry/return needs four such calls, once per
+SysTick. All registers used here are 32-bit on this core.
+"""
+from __future__ import annotations
+
+import ctypes
+from typing import Sequence
+
+from unicorn.unicorn_py3.unicorn import uclib
+
+
+class RegBatch:
+    def __init__(self, uc, reg_ids: Sequence[int]) -> None:
+        self._uch = uc._uch
+        self.count = len(reg_ids)
+        self._ids = (ctypes.c_int * self.count)(*reg_ids)
+        self._vals = (ctypes.c_uint32 * self.count)()
+        base = ctypes.addressof(self._vals)
+        self._ptrs = (ctypes.c_void_p * self.count)(*(base + 4 * i for i in range(self.count)))
+
+    def read(self) -> tuple[int, ...]:
+        status = uclib.uc_reg_read_batch(self._uch, self._ids, self._ptrs, self.count)
+        if status:
+            raise RuntimeError(f"uc_reg_read_batch failed ({status})")
+        return tuple(self._vals)
+
+    def write(self, values: Sequence[int]) -> None:
+        vals = self._vals
+        for i, v in enumerate(values):
+            vals[i] = v & 0xFFFFFFFF
+        status = uclib.uc_reg_write_batch(self._uch, self._ids, self._ptrs, self.count)
+        if status:
+            raise RuntimeError(f"uc_reg_write_batch failed ({status})")
+
+
+class Reg:
+    """One register through the C API with a reusable buffer."""
+
+    def __init__(self, uc, reg_id: int) -> None:
+        self._uch = uc._uch
+        self._id = reg_id
+        self._val = ctypes.c_uint32()
+        self._ptr = ctypes.cast(ctypes.pointer(self._val), ctypes.c_void_p)
+
+    def read(self) -> int:
+        uclib.uc_reg_read(self._uch, self._id, self._ptr)
+        return self._val.value
+
+    def write(self, value: int) -> None:
+        self._val.value = value & 0xFFFFFFFF
+        uclib.uc_reg_write(self._uch, self._id, self._ptr)
