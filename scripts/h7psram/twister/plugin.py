@@ -71,6 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
             hw_map = load_hardware_map(Path(hw_map_path))
         except H7Error as err:
             raise pytest.UsageError(str(err)) from None
+    if config.getoption("--flash-before") and not config.getoption("flash"):
+        raise pytest.UsageError("--flash-before and --no-flash contradict each other")
     build_dir = config.getoption("--build-dir")
     config.stash[_CONFIG_KEY] = DeviceConfig(
         type=config.getoption("--device-type"),
@@ -78,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         serial=config.getoption("--device-serial"),
         baud=config.getoption("--device-serial-baud"),
         build_dir=Path(build_dir) if build_dir else None,
-        flash=config.getoption("--flash-before") or config.getoption("flash"),
+        flash=config.getoption("flash"),
         flash_before=config.getoption("--flash-before"),
         runner=config.getoption("--runner"),
         dev_id=config.getoption("--dev-id"),
