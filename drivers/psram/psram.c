@@ -414,8 +414,12 @@ static psram_status_t psram_plan(psram_plan_t *p, psram_info_t *info) {
     if (clk > PSRAM_MAX_CLOCK_HZ) {
         return PSRAM_ERR_CLOCK;
     }
+    /* No REFRESH while resetting and reading the ID: the controller would cut
+     * a long Read ID into two commands and the chip restarts its ID for the
+     * second one (a slow CLK read "0d 5d 52 0d 5d 52 0d 5d").  The array holds
+     * no data yet, so CE# staying low past tCEM for one command loses nothing. */
+    p->id_refresh = 0u;
     ok = psram_timing_csht(id_clk, PSRAM_TCPH_NS, &p->id_csht) == PSRAM_TIMING_OK &&
-         psram_timing_refresh(id_clk, PSRAM_TCEM_NS, &p->id_refresh) == PSRAM_TIMING_OK &&
          psram_timing_csht(clk, PSRAM_TCPH_NS, &p->csht) == PSRAM_TIMING_OK &&
          psram_timing_refresh(clk, PSRAM_TCEM_NS, &p->refresh) == PSRAM_TIMING_OK;
     if (!ok) {
@@ -425,7 +429,6 @@ static psram_status_t psram_plan(psram_plan_t *p, psram_info_t *info) {
     p->csbound = 0u;
 #endif
 #ifdef PSRAM_TEST_NO_REFRESH
-    p->id_refresh = 0u;
     p->refresh = 0u;
 #endif
 #ifdef PSRAM_TEST_SHORT_CSHT

@@ -189,19 +189,21 @@ uint32_t psram_memtest_run(volatile void *base, size_t size, uint32_t mode,
     if (k != PSRAM_MEMTEST_NONE) {
         return k;
     }
-    if (mode == PSRAM_MEMTEST_FULL) {
-        k = test_patterns(&t, 0, size);
-        if (k == PSRAM_MEMTEST_NONE) {
-            k = test_addr_in_addr(&t);
-        }
-        return k;
-    }
-    /* quick: patterns on the first, middle and last spans only; the middle
-     * span straddles the half-way point, so it also crosses a page boundary */
+    /* patterns on the first, middle and last spans; the middle span straddles
+     * the half-way point, so it also crosses a page boundary.  The full mode
+     * runs these first as well: a configuration fault (page wrap, lost
+     * refresh) shows up here after a few KiB instead of after 8 MiB. */
     size_t span = size / 4u < PSRAM_MEMTEST_QUICK_SPAN ? size / 4u : PSRAM_MEMTEST_QUICK_SPAN;
     const size_t starts[3] = {0u, size / 2u - span / 2u, size - span};
     for (unsigned i = 0; i < 3u && k == PSRAM_MEMTEST_NONE; i++) {
         k = test_patterns(&t, starts[i], span);
+    }
+    if (k != PSRAM_MEMTEST_NONE || mode != PSRAM_MEMTEST_FULL) {
+        return k;
+    }
+    k = test_patterns(&t, 0, size);
+    if (k == PSRAM_MEMTEST_NONE) {
+        k = test_addr_in_addr(&t);
     }
     return k;
 }

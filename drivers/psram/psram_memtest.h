@@ -10,7 +10,7 @@
 
 typedef enum {
     PSRAM_MEMTEST_QUICK = 0, /* data lines, address lines, patterns on a sample: boot time */
-    PSRAM_MEMTEST_FULL = 1,  /* the above plus 8/16/32-bit patterns and address-in-address over all of it */
+    PSRAM_MEMTEST_FULL = 1,  /* the quick steps, then 8/16/32-bit patterns and address-in-address over all of it */
 } psram_memtest_mode_t;
 
 typedef enum {

@@ -47,12 +47,14 @@ def test_good_memory_passes(psramlib, buf, mode):
     expected = {WALK1, WALK0, ADDR_LINES, PAT8, PAT16, PAT32} | ({ADDR_IN_ADDR} if mode == FULL else set())
     assert kinds == expected
     if mode == FULL:
-        # every pattern covered the whole buffer
-        assert {(k, o, n) for k, o, n in calls if k in (PAT8, PAT16, PAT32)} == \
-               {(k, 0, SIZE) for k in (PAT8, PAT16, PAT32)}
+        # every pattern covered the whole buffer, after the quick samples
+        full = [(k, o, n) for k, o, n in calls if k in (PAT8, PAT16, PAT32) and n == SIZE]
+        assert {c for c in full} == {(k, 0, SIZE) for k in (PAT8, PAT16, PAT32)}
+        first_full = calls.index(full[0])
+        assert all(n == 4096 for k, _, n in calls[:first_full] if k in (PAT8, PAT16, PAT32))
         # the last pass left every word holding the complement of its offset
         assert u32(buf, 0x1234 * 4) == (~(0x1234 * 4)) & 0xFFFFFFFF
-        assert res.tests_run == 2 + 1 + 6 + 2
+        assert res.tests_run == 2 + 1 + 3 * 6 + 6 + 2
     else:
         assert max(n for k, _, n in calls if k in (PAT8, PAT16, PAT32)) == 4096
         assert res.tests_run == 2 + 1 + 3 * 6
@@ -69,7 +71,7 @@ def test_pattern16_failure_reports_first_bad_halfword(psramlib, buf):
     bad = 0x3E2070
 
     def hook(kind, off, n):
-        if kind == PAT16:
+        if kind == PAT16 and n == SIZE:      # the full-size pass
             buf[bad % SIZE] = 0x00
             buf[bad % SIZE + 1] = 0x00
     res, _ = run(psramlib, buf, FULL, hook)
@@ -84,9 +86,9 @@ def test_pattern8_failure_second_value(psramlib, buf):
     state = {"n": 0}
 
     def hook(kind, off, n):
-        if kind == PAT8:
+        if kind == PAT8 and n == SIZE:
             state["n"] += 1
-            if state["n"] == 2:       # the 0x5A pass, after 0xA5 succeeded
+            if state["n"] == 2:       # the full 0x5A pass, after 0xA5 succeeded
                 buf[0x777] = 0x7A
     res, _ = run(psramlib, buf, FULL, hook)
     assert (res.kind, res.width, res.offset, res.written, res.read) == (PAT8, 8, 0x777, 0x5A, 0x7A)
@@ -137,6 +139,20 @@ def test_aliasing_found_by_address_in_address(psramlib, buf):
             buf[0:half] = buf[half:SIZE]
     res, _ = run(psramlib, buf, FULL, hook)
     assert (res.kind, res.width, res.offset, res.written, res.read) == (ADDR_IN_ADDR, 32, 0, 0, half)
+
+
+def test_sampled_spans_fail_before_the_full_pass(psramlib, buf):
+    # a fault in the middle span (across a page boundary) is reported by the
+    # sampled pass that the full mode runs first, before any 1 MiB write
+    calls_seen = []
+
+    def hook(kind, off, n):
+        calls_seen.append((kind, n))
+        if kind == PAT32 and off == SIZE // 2 - 2048:
+            buf[SIZE // 2] ^= 0x01
+    res, _ = run(psramlib, buf, FULL, hook)
+    assert (res.kind, res.offset, res.written, res.read) == (PAT32, SIZE // 2, 0xA5A5A5A5, 0xA5A5A5A4)
+    assert not [c for c in calls_seen if c[0] in (PAT8, PAT16, PAT32) and c[1] == SIZE]
 
 
 def test_quick_mode_only_looks_at_its_samples(psramlib, buf):
