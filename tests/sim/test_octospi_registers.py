@@ -102,6 +102,32 @@ def test_misrouted_octospim_port_makes_the_chip_unreachable() -> None:
     assert drv.read_id()[:2] == b"\x0d\x5d"
 
 
+def test_registers_need_the_rcc_clock() -> None:
+    m = make_machine()
+    ospi = m.peripherals["OCTOSPI1"]
+    ospi.write(DCR1, 4, 22 << 16)
+    m.rcc.write(0xD4, 4, m.rcc.read(0xD4, 4) & ~(1 << 14))
+    assert ospi.read(DCR1, 4) == 0
+    ospi.write(DCR1, 4, 21 << 16)
+    m.rcc.write(0xD4, 4, m.rcc.read(0xD4, 4) | (1 << 14))
+    assert ospi.read(DCR1, 4) == 22 << 16
+
+
+def test_auto_polling_matches_a_masked_status_byte() -> None:
+    m = make_machine()
+    drv = bring_up(m, qpi=False)
+    drv.w(CR, (drv.r(CR) & ~(3 << 28)) | (2 << 28) | (1 << 22))   # FMODE=10, APMS
+    drv.w(CCR, ccr(L1, L1, L1))
+    drv.w(DLR, 1)
+    drv.w(0x080, 0xFFFF)            # PSMKR
+    drv.w(0x088, 0x5D0D)            # PSMAR: MFID 0x0D then KGD 0x5D, little-endian in DR
+    drv.w(IR, 0x9F)
+    drv.w(AR, 0)
+    sr = drv.r(SR)
+    assert sr & (1 << 3) and sr & TCF and not sr & BUSY, hex(sr)
+    assert drv.ospi.read(DR, 2) == 0x5D0D
+
+
 def test_pins_not_in_their_alternate_function_float() -> None:
     m = make_machine(pins=False)
     drv = bring_up(m, qpi=False)

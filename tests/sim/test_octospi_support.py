@@ -42,11 +42,17 @@ def make_machine(board: str = "devebox_h7a3", faults: PsramFaults | None = None,
     m = Machine(load_board(board), psram_faults=faults)
     if pins:
         route_pins(m)
+    else:
+        m.rcc.write(RCC_AHB3ENR, 4, m.rcc.read(RCC_AHB3ENR, 4) | OSPI1EN)
     return m
 
 
+RCC_AHB3ENR, OSPI1EN = 0xD4, 1 << 14
+
+
 def route_pins(m: Machine) -> None:
-    """Put the six PSRAM pins into their alternate functions, as the driver's GPIO set-up does."""
+    """Clock OCTOSPI1 and put the six PSRAM pins into their alternate functions, as a driver does."""
+    m.rcc.write(RCC_AHB3ENR, 4, m.rcc.read(RCC_AHB3ENR, 4) | OSPI1EN)
     for signal, (port, pin, af) in m.board.pins.items():
         if not signal.startswith("OSPI"):
             continue

@@ -47,18 +47,18 @@ class PsramFaults:
 
     def __post_init__(self) -> None:
         if self.id_bytes is not None and len(self.id_bytes) != 8:
-            raise InputError(f"fault: id_bytes must be 8 bytes, got {len(self.id_bytes)}")
+            raise InputError(f"psram fault: id_bytes must be 8 bytes, got {len(self.id_bytes)}")
         if self.kgd is not None and not 0 <= self.kgd <= 0xFF:
-            raise InputError(f"fault: kgd must be a byte, got {self.kgd}")
+            raise InputError(f"psram fault: kgd must be a byte, got {self.kgd}")
         if self.stuck_data_bit is not None and not 0 <= self.stuck_data_bit <= 7:
-            raise InputError(f"fault: stuck data bit must be 0..7, got {self.stuck_data_bit}")
+            raise InputError(f"psram fault: stuck data bit must be 0..7, got {self.stuck_data_bit}")
         if self.stuck_level not in (0, 1):
-            raise InputError(f"fault: stuck level must be 0 or 1, got {self.stuck_level}")
+            raise InputError(f"psram fault: stuck level must be 0 or 1, got {self.stuck_level}")
         if self.shorted_address_lines is not None:
             a, b = self.shorted_address_lines
             if a == b or not (0 <= a < ADDRESS_BITS and 0 <= b < ADDRESS_BITS):
                 raise InputError(
-                    f"fault: shorted address lines must be two different bits of A0..A{ADDRESS_BITS - 1},"
+                    f"psram fault: shorted address lines must be two different bits of A0..A{ADDRESS_BITS - 1},"
                     f" got {a},{b}")
 
     # -- what the chip model asks ------------------------------------------------
@@ -136,4 +136,5 @@ class PsramFaults:
         try:
             return cls(**fields)  # type: ignore[arg-type]
         except InputError as err:
-            raise InputError(f"{source} {' '.join(specs)}: {err}") from None
+            detail = str(err).removeprefix("psram fault: ")
+            raise InputError(f"{source} {' '.join(specs)}: {detail}") from None

@@ -283,9 +283,8 @@ class Octospi(Peripheral):
     # -- flags and interrupts ------------------------------------------------------------
     def _status(self) -> int:
         status = self.flags & (TEF | TCF | SMF | TOF)
-        busy = self.op is not None or bool(self.fifo) or (self.enabled and self.fmode == MEMORY_MAPPED)
-        if self.op == "poll":
-            busy = True
+        busy = (self.op is not None or (bool(self.fifo) and self.fmode == INDIRECT_READ)
+                or (self.enabled and self.fmode == MEMORY_MAPPED))
         if busy:
             status |= BUSY
         thresh = ((self.reg(CR) >> 8) & 0x1F) + 1
@@ -311,7 +310,22 @@ class Octospi(Peripheral):
                 pend(OCTOSPI1_IRQN)
 
     # -- register interface -----------------------------------------------------------------
+    def clocked(self) -> bool:
+        """RCC_AHB3ENR.OSPI1EN (hardware-facts A.2): an unclocked block reads 0 and ignores
+        writes (usual STM32 behaviour; the RM0455 sentence itself is NOT FOUND)."""
+        enabled = getattr(getattr(self.machine, "rcc", None), "clock_enabled", None)
+        if not callable(enabled) or enabled("OCTOSPI1"):
+            return True
+        if not self._warned_clock:
+            self._warned_clock = True
+            log.warning("OCTOSPI1 register access with its RCC clock (AHB3ENR.OSPI1EN) off: ignored")
+        return False
+
+    _warned_clock = False
+
     def read(self, offset: int, size: int) -> int:
+        if not self.clocked():
+            return 0
         if offset & ~3 == DR:
             return self._read_dr(size)
         word = offset & ~3
@@ -325,6 +339,8 @@ class Octospi(Peripheral):
         return (value >> shift) & ((1 << (size * 8)) - 1)
 
     def write(self, offset: int, size: int, value: int) -> None:
+        if not self.clocked():
+            return
         if offset & ~3 == DR:
             self._write_dr(size, value)
             return
