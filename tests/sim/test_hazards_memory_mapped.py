@@ -12,7 +12,7 @@ from test_octospi_support import (DCR1, DCR3, bring_up, build_copy_program, copi
                                   route_pins, set_copies)
 
 from h7psram.sim.machine import Machine
-from h7psram.sim.octospi import WCCR, WINDOW_BASE
+from h7psram.sim.octospi import CCR, WCCR, WINDOW_BASE
 
 SRAM_SRC = 0x24000000
 SRAM_BACK = 0x24010000
@@ -200,3 +200,18 @@ def test_register_change_in_mapped_mode_is_re_evaluated() -> None:
     drv.w(DCR1, drv.r(DCR1) | (3 << 8))
     drv.w(DCR3, 0)                              # 70 MHz: crossing pages is allowed on the ESP part
     assert drv.ospi.mapped[0] == "ram", drv.ospi.mapping_reasons
+
+
+def test_sioo_drops_the_instruction_after_the_first_burst() -> None:
+    """SIOO=1 (B.7): the chips have no continuous-read mode, so the second command is garbage."""
+    m = make_machine()
+    drv = bring_up(m)
+    drv.qpi_write(0x40, b"\x11\x22\x33\x44\x55\x66\x77\x88")
+    drv.memory_mapped()
+    drv.leave_memory_mapped()
+    drv.w(CCR, drv.r(CCR) | (1 << 31))
+    drv.memory_mapped_keep_formats()
+    assert drv.ospi.mapped[0] == "burst" and any("SIOO" in r for r in drv.ospi.mapping_reasons)
+    assert drv.ospi._mm_read(0x40, 4) == 0x44332211         # first command carries the opcode
+    assert drv.ospi._mm_read(0x80, 4) == 0xFFFFFFFF          # new burst: address taken as opcode
+    assert drv.ospi.psram.violation_counts["mode"] >= 1

@@ -185,6 +185,12 @@ class RegisterDriver:
         cr = (self.r(CR) & ~(3 << 28)) | (FM_MAPPED << 28)
         self.w(CR, cr | (1 << 3) if tcen else cr & ~(1 << 3))
 
+    def memory_mapped_keep_formats(self) -> None:
+        """FMODE=11 with whatever CCR/WCCR hold now (TCEN, LPTR 1)."""
+        self.wait_not_busy()
+        self.w(LPTR, 1)
+        self.w(CR, (self.r(CR) & ~(3 << 28)) | (FM_MAPPED << 28) | (1 << 3))
+
     def leave_memory_mapped(self) -> None:
         self.w(CR, self.r(CR) | 2)          # ABORT
         for _ in range(100):
