@@ -74,9 +74,12 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    if machine.uart.pty_path:
-        print(f"pty: {machine.uart.pty_path}", flush=True)
     try:
+        if machine.uart.pty_path:
+            print(f"pty: {machine.uart.pty_path}", flush=True)
+            # The board "powers up" when a client opens the port, so it sees the first output.
+            if not machine.uart.wait_for_client(machine._stop):
+                return 0
         result = machine.run(max_seconds=args.max_seconds)
     finally:
         machine.close()

@@ -30,6 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("h7psram.sim")
 
 PLAIN_BLOCKS = {
+    # Disabled again on every MicroPython soft reset (spi/i2c/dac deinit): storage is enough
+    # until a test needs their behaviour. Bases from stm32h7a3xx.h.
+    "SPI1": (0x40013000, 0x400), "SPI2": (0x40003800, 0x400), "SPI3": (0x40003C00, 0x400),
+    "SPI4": (0x40013400, 0x400), "SPI5": (0x40015000, 0x400), "SPI6": (0x58001400, 0x400),
+    "I2C1": (0x40005400, 0x400), "I2C2": (0x40005800, 0x400), "I2C3": (0x40005C00, 0x400),
+    "I2C4": (0x58001C00, 0x400), "DAC1": (0x40007400, 0x400),
     "FMC": (0x52004000, 0x400),
     "OCTOSPI1": (0x52005000, 0x1000),
     "DLYB_OCTOSPI1": (0x52006000, 0x400),

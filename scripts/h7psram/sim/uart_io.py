@@ -2,8 +2,12 @@
 
 With a pty the simulator owns the master side; the slave (`pty_path`) is
 left in raw mode so `mpremote connect /dev/pts/N` or pyserial see a plain
-serial port. The simulator keeps the slave open as well, so clients may
-come and go without the master reporting EIO.
+serial port. The simulator does not keep the slave open itself: a read on
+the master then fails with EIO while no client has the port open, which is
+how `wait_for_client()` knows when to let the firmware start (pyserial
+flushes the input queue when it opens a port, so output written before that
+would be lost) and how output is dropped, as on a real line, while nobody
+listens.
 """
 from __future__ import annotations
 
@@ -38,13 +42,16 @@ class UartEndpoint:
         self._in_fd: int | None = None
         self._out_fd: int | None = None
         self._saved_termios = None
+        self.connected = True
         if mode == "pty":
             master, slave = os.openpty()
             tty.setraw(slave)
             os.set_blocking(master, False)
-            self._master, self._slave = master, slave
-            self._in_fd = self._out_fd = master
             self.pty_path = os.ttyname(slave)
+            os.close(slave)
+            self._master = master
+            self._in_fd = self._out_fd = master
+            self.connected = False
         elif mode == "stdio":
             self._in_fd, self._out_fd = sys.stdin.fileno(), sys.stdout.fileno()
             if os.isatty(self._in_fd):
@@ -123,8 +130,37 @@ class UartEndpoint:
             if byte == 0x0A or len(self._pending_tx) >= 64:
                 self._flush()
 
+    def wait_for_client(self, stop, grace_s: float = 0.2) -> bool:
+        """pty: block until a client opens the port (then `grace_s` more); False if `stop` is set."""
+        if self.mode != "pty":
+            return True
+        while not stop.is_set():
+            if self._check_client():
+                stop.wait(grace_s)       # let the client finish configuring and flushing
+                return not stop.is_set()
+            stop.wait(0.02)
+        return False
+
+    def _check_client(self) -> bool:
+        try:
+            data = os.read(self._master, 4096)
+        except BlockingIOError:
+            self.connected = True
+            return True
+        except OSError:                  # EIO: no process has the slave open
+            self.connected = False
+            return False
+        self.connected = True
+        if data:
+            with self._lock:
+                self._rx.extend(data)
+        return True
+
     def _flush(self) -> None:
         if not self._pending_tx or self._out_fd is None:
+            return
+        if self.mode == "pty" and not self.connected:
+            self._pending_tx.clear()     # nobody listening: the bytes are gone, as on a wire
             return
         try:
             n = os.write(self._out_fd, self._pending_tx)
@@ -141,6 +177,9 @@ class UartEndpoint:
         """Move waiting host input into the receive queue; True when something arrived."""
         self._flush()
         if self._in_fd is None:
+            return bool(self._rx)
+        if self.mode == "pty":
+            self._check_client()
             return bool(self._rx)
         try:
             r, _, _ = select.select([self._in_fd], [], [], 0)
@@ -168,7 +207,10 @@ class UartEndpoint:
         self._flush()
         if self._rx:
             return True
-        fds = [self._wake_r] + ([self._in_fd] if self._in_fd is not None else [])
+        watch_input = self._in_fd is not None and (self.mode != "pty" or self.connected)
+        fds = [self._wake_r] + ([self._in_fd] if watch_input else [])
+        if self.mode == "pty" and not self.connected:
+            timeout = min(timeout, 0.05)     # re-check for a client now and then
         try:
             r, _, _ = select.select(fds, [], [], timeout)
         except InterruptedError:
@@ -178,7 +220,7 @@ class UartEndpoint:
                 os.read(self._wake_r, 4096)
             except BlockingIOError:
                 pass
-        if self._in_fd is not None and self._in_fd in r:
+        if self._in_fd is not None and (self._in_fd in r or not watch_input):
             self.poll()
         return bool(self._rx)
 
@@ -187,12 +229,11 @@ class UartEndpoint:
         if self._saved_termios is not None and self._in_fd is not None:
             termios.tcsetattr(self._in_fd, termios.TCSADRAIN, self._saved_termios)
             self._saved_termios = None
-        for fd in (getattr(self, "_master", None), getattr(self, "_slave", None), self._wake_r,
-                   self._wake_w):
+        for fd in (getattr(self, "_master", None), self._wake_r, self._wake_w):
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self._master = self._slave = None
+        self._master = None
         self._in_fd = self._out_fd = None
