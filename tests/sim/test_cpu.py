@@ -86,3 +86,10 @@ def test_uart_receive_interrupts_paced_like_a_line(firmware, machine_for):
     assert 1_000_000 <= elapsed_ns < 3_000_000
     m.uart.write(b"quit\r")
     assert m.run(until_text="tiuq", max_seconds=1).reason == "text"
+
+
+def test_interrupts_inside_it_blocks(firmware, machine_for):
+    m = machine_for(firmware("itblock"))
+    r = m.run(until_text="\r\n", max_seconds=2)
+    assert r.reason == "text"
+    assert m.uart.output().decode().strip() == "it ok ticks>500=1"
