@@ -17,6 +17,13 @@
 #define SELFTEST_BAUD 115200u
 #endif
 
+/* the quick mode is for short simulator runs of test builds only */
+#ifdef SELFTEST_QUICK_MEMTEST
+#define SELFTEST_MEMTEST_MODE PSRAM_MEMTEST_QUICK
+#else
+#define SELFTEST_MEMTEST_MODE PSRAM_MEMTEST_FULL
+#endif
+
 #if PSRAM_KERNEL_CLOCK_HZ != BOARD_HCLK_HZ
 #error "the self-test leaves OCTOSPISEL at reset, so the OCTOSPI kernel clock is HCLK"
 #endif
@@ -76,6 +83,37 @@ static void report_memtest_failure(const psram_memtest_result_t *r) {
     put_line("");
 }
 
+#ifdef SELFTEST_REINIT
+/* Test build only.  First psram_init() again with the chip still in QPI mode
+ * and the controller memory-mapped, as after a warm restart of the firmware
+ * (exercises the 4-line reset); then psram_deinit() and psram_init(). */
+static uint32_t reinit_and_quick_test(psram_memtest_result_t *result) {
+    static const char *const stage[2] = {"spiram warm restart", "spiram reinit"};
+    for (unsigned i = 0; i < 2u; i++) {
+        psram_status_t st = i == 0u ? PSRAM_OK : psram_deinit();
+        if (st == PSRAM_OK) {
+            psram_info_t again;
+            st = psram_init(&again);
+        }
+        if (st != PSRAM_OK) {
+            selftest_uart_puts(stage[i]);
+            selftest_uart_puts(" fail, ");
+            put_line(psram_status_name(st));
+            return PSRAM_MEMTEST_BAD_ARGS;
+        }
+        uint32_t kind = psram_memtest_run((volatile void *)PSRAM_BASE, PSRAM_SIZE, PSRAM_MEMTEST_QUICK,
+                                          memtest_sync, 0, result);
+        if (kind != PSRAM_MEMTEST_NONE) {
+            report_memtest_failure(result);
+            return kind;
+        }
+        selftest_uart_puts(stage[i]);
+        put_line(" pass");
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+#endif
+
 int main(void) {
     selftest_clock_t clock;
     selftest_clock_init(&clock);
@@ -101,13 +139,20 @@ int main(void) {
     put_line("");
 
     psram_memtest_result_t result;
-    uint32_t kind = psram_memtest_run((volatile void *)PSRAM_BASE, PSRAM_SIZE, PSRAM_MEMTEST_FULL,
+    uint32_t kind = psram_memtest_run((volatile void *)PSRAM_BASE, PSRAM_SIZE, SELFTEST_MEMTEST_MODE,
                                       memtest_sync, 0, &result);
     if (kind == PSRAM_MEMTEST_NONE) {
         put_line("spiram memtest pass");
     } else {
         report_memtest_failure(&result);
     }
+#ifdef SELFTEST_REINIT
+    /* test build only: leave memory-mapped mode and bring the chip up again,
+     * as a warm restart of the firmware would */
+    if (kind == PSRAM_MEMTEST_NONE) {
+        kind = reinit_and_quick_test(&result);
+    }
+#endif
     selftest_uart_flush();
     return kind == PSRAM_MEMTEST_NONE ? 0 : 1;
 }

@@ -215,7 +215,11 @@ static psram_status_t ospi_abort(void) {
     PSRAM_REG32(PSRAM_OSPI_CR) |= PSRAM_OSPI_CR_ABORT;
     for (uint32_t i = 0; i < PSRAM_POLL_LIMIT; i++) {
         if ((PSRAM_REG32(PSRAM_OSPI_CR) & PSRAM_OSPI_CR_ABORT) == 0u) {
-            PSRAM_REG32(PSRAM_OSPI_FCR) = PSRAM_OSPI_FCR_CTCF | PSRAM_OSPI_FCR_CTEF;
+            /* leave memory-mapped mode explicitly as well: BUSY is defined to
+             * stay set in FMODE 11 until an abort, and dropping to indirect
+             * mode first means no later window access can restart it */
+            PSRAM_REG32(PSRAM_OSPI_CR) &= ~(PSRAM_OSPI_CR_FMODE_MASK | PSRAM_OSPI_CR_TCEN);
+            PSRAM_REG32(PSRAM_OSPI_FCR) = PSRAM_OSPI_FCR_CTCF | PSRAM_OSPI_FCR_CTEF | PSRAM_OSPI_FCR_CTOF;
             return ospi_wait_idle();
         }
     }

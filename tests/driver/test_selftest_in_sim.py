@@ -78,3 +78,11 @@ def test_page_wrap_without_csbound_and_timeout_is_caught(elves):
                      lines[2])
     assert m, lines[2]
     assert 0x90000000 <= int(m.group(1), 16) < 0x90001000   # inside the first 4 KiB sample
+
+
+def test_warm_restart_and_deinit_reinit(tmp_path):
+    # psram_init() with the chip left in QPI and the controller memory-mapped
+    # (needs the 4-line reset), then psram_deinit() (abort, 0xF5) and init again
+    elf = build_selftest("weact_mini_h7a3", tmp_path, ["SELFTEST_REINIT", "SELFTEST_QUICK_MEMTEST"])
+    _, lines = run("weact_mini_h7a3", elf, "spiram reinit", seconds=2.0)
+    assert lines[1:] == [EID, "spiram memtest pass", "spiram warm restart pass", "spiram reinit pass"]
