@@ -14,6 +14,9 @@ extern int main(void);
 void Reset_Handler(void);
 void Default_Handler(void);
 void HardFault_Handler(void);
+/* entered from assembly only */
+void selftest_c_start(void) __attribute__((noreturn));
+void selftest_fault_report(const uint32_t *frame) __attribute__((noreturn));
 
 /* Number of peripheral interrupts on the H7A3 (OCTOSPI2 is IRQ 150). */
 #define SELFTEST_IRQ_COUNT 155u

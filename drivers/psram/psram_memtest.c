@@ -33,7 +33,7 @@ static uint32_t fail(memtest_t *t, uint32_t kind, uint32_t width, size_t offset,
 }
 
 static volatile uint32_t *word_at(memtest_t *t, size_t offset) {
-    return (volatile uint32_t *)(t->base + offset);
+    return (volatile uint32_t *)(uintptr_t)(t->base + offset);
 }
 
 /* Data lines: on a few words spread over the array, each bit alone at 1, then
@@ -110,15 +110,15 @@ static uint32_t pattern_pass(memtest_t *t, size_t offset, size_t len, uint32_t w
         if (width == 8u) {
             p[i] = (uint8_t)value;
         } else if (width == 16u) {
-            *(volatile uint16_t *)(p + i) = (uint16_t)value;
+            *(volatile uint16_t *)(uintptr_t)(p + i) = (uint16_t)value;
         } else {
-            *(volatile uint32_t *)(p + i) = value;
+            *(volatile uint32_t *)(uintptr_t)(p + i) = value;
         }
     }
     sync_range(t, kind, offset, len);
     for (size_t i = 0; i < len; i += step) {
         uint32_t got = width == 8u ? p[i]
-                     : width == 16u ? *(volatile uint16_t *)(p + i) : *(volatile uint32_t *)(p + i);
+                     : width == 16u ? *(volatile uint16_t *)(uintptr_t)(p + i) : *(volatile uint32_t *)(uintptr_t)(p + i);
         if (got != value) {
             return fail(t, kind, width, offset + i, value, got);
         }
