@@ -90,11 +90,16 @@ void h7psram_print_memtest(const mp_print_t *print, const psram_memtest_result_t
         mp_printf(print, "spiram memtest pass\n");
         return;
     }
-    // Values printed with as many hex digits as the failing access was wide.
-    int digits = r->width ? (int)(r->width / 4u) : 8;
-    mp_printf(print, "spiram %s fail, address 0x%08x written 0x%0*x read 0x%0*x\n",
-        psram_memtest_name(r->kind), (unsigned)r->address, digits, (unsigned)r->written,
-        digits, (unsigned)r->read);
+    // Values printed with as many hex digits as the failing access was wide
+    // (MicroPython's printf has no '*' width).
+    const char *fmt = "spiram %s fail, address 0x%08x written 0x%08x read 0x%08x\n";
+    if (r->width == 8u) {
+        fmt = "spiram %s fail, address 0x%08x written 0x%02x read 0x%02x\n";
+    } else if (r->width == 16u) {
+        fmt = "spiram %s fail, address 0x%08x written 0x%04x read 0x%04x\n";
+    }
+    mp_printf(print, fmt, psram_memtest_name(r->kind), (unsigned)r->address,
+        (unsigned)r->written, (unsigned)r->read);
 }
 
 void h7psram_print_failure(const mp_print_t *print) {

@@ -3,7 +3,7 @@
 // Macros only; the PSRAM bring-up, heap set-up and the psram module live in
 // boards/common and are shared with the DEVEBOX board.
 
-#define MICROPY_HW_BOARD_NAME               "WeAct MiniSTM32H7XX"
+#define MICROPY_HW_BOARD_NAME               "WeAct MiniSTM32H7xx"
 #define MICROPY_HW_MCU_NAME                 "STM32H7A3"
 
 #include "h7psram_common.h"

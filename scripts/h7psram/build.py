@@ -303,8 +303,18 @@ def run_memcheck(elf: Path, board: str) -> str:
     return text
 
 
+def _same_file_contents(a: Path, b: Path) -> bool:
+    return b.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
 def _replace_from(src: Path, dst: Path) -> None:
-    """Copy src over dst so that dst is either the old or the new file, never half of one."""
+    """Copy src over dst so that dst is either the old or the new file, never half of one.
+
+    An unchanged output keeps its timestamp, so what depends on it (flash
+    runners, test fixtures) does not see a new firmware after a no-op build.
+    """
+    if _same_file_contents(src, dst):
+        return
     tmp = dst.with_name("." + dst.name + ".new")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
@@ -316,7 +326,10 @@ def _write_dfu(elf: Path, dst: Path) -> None:
 
     tmp = dst.with_name("." + dst.name + ".new")
     dfuse.write_dfuse(tmp, dfuse.dfuse_from_elf(elf))
-    os.replace(tmp, dst)
+    if _same_file_contents(tmp, dst):
+        tmp.unlink()
+    else:
+        os.replace(tmp, dst)
 
 
 def finish(build_dir: Path, board: str, app: Path, out=sys.stdout) -> None:
