@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         faults = PsramFaults.from_cli(args.fault)
     mode = "pty" if args.pty else "stdio"
     machine = Machine(board, psram_faults=faults, uart=mode, cpu_hz=args.cpu_hz, uart_name=args.uart,
-                      trace=args.trace, idle_sync=not args.fast_idle, seed=args.seed)
+                      trace=args.trace, idle_sync=False if args.fast_idle else None, seed=args.seed)
     machine.load_elf(args.elf)
 
     def _stop(signum, frame) -> None:

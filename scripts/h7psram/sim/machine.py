@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import logging
+import os
 import struct
 import threading
 import time
@@ -78,7 +79,10 @@ class Machine:
         self.cpu_hz = int(cpu_hz or getattr(board, "sysclk_hz", 0) or DEFAULT_CPU_HZ)
         self.seed = seed
         self.trace = trace
-        self.idle_sync = (uart != "none") if idle_sync is None else idle_sync
+        if idle_sync is None:
+            # Hold sleep to wall-clock time only when a person may be typing.
+            idle_sync = uart == "pty" or (uart == "stdio" and os.isatty(0))
+        self.idle_sync = idle_sync
         self._stop = threading.Event()
         self.uart = UartEndpoint(uart)
         self.uart.on_escape = self._stop.set
