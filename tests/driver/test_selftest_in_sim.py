@@ -86,3 +86,43 @@ def test_warm_restart_and_deinit_reinit(tmp_path):
     elf = build_selftest("weact_mini_h7a3", tmp_path, ["SELFTEST_REINIT", "SELFTEST_QUICK_MEMTEST"])
     _, lines = run("weact_mini_h7a3", elf, "spiram reinit", seconds=2.0)
     assert lines[1:] == [EID, "spiram memtest pass", "spiram warm restart pass", "spiram reinit pass"]
+
+
+@pytest.mark.parametrize("board,part_tcem,part_tcph", [("devebox_h7a3", 8000, 50),
+                                                         ("weact_mini_h7a3", 4000, 18)])
+def test_programmed_registers_equal_the_pure_functions(elves, psramlib, board, part_tcem, part_tcph):
+    """What the driver wrote into OCTOSPI1 and the MPU is what psram_timing.c
+    computes for the board (the host tests check those functions)."""
+    from driver_host import call_out
+    from h7psram.sim.octospi import CR, DCR1, DCR2, DCR3, DCR4, LPTR, TCR, WCCR
+
+    elf = elves["devebox" if board == "devebox_h7a3" else "weact"]
+    m, lines = run(board, elf, "spiram eid")
+    assert lines[1] == EID
+    ospi = m.peripherals["OCTOSPI1"]
+    prescaler = ospi.read(DCR2, 4) & 0xFF
+    clk = psramlib.psram_timing_clk_hz(140_000_000, prescaler)
+    assert clk == 70_000_000
+    dcr1 = ospi.read(DCR1, 4)
+    assert (dcr1 >> 8) & 7 == call_out(psramlib.psram_timing_csht, clk, part_tcph)[1]
+    assert (dcr1 >> 16) & 0x1F == call_out(psramlib.psram_timing_devsize, 8 << 20)[1]
+    assert dcr1 & (1 << 3)                                          # DLYBYP
+    assert ospi.read(DCR4, 4) == call_out(psramlib.psram_timing_refresh, clk, part_tcem)[1]
+    assert (ospi.read(DCR3, 4) >> 16) & 0x1F == call_out(psramlib.psram_timing_csbound, 1024)[1]
+    assert ospi.read(CR, 4) >> 28 == 3 and ospi.read(CR, 4) & (1 << 3)   # memory-mapped, TCEN
+    assert ospi.read(LPTR, 4) == 1
+    assert ospi.read(TCR, 4) == (1 << 30) | 6                        # SSHIFT, 6 wait cycles
+    assert ospi.read(WCCR, 4) >> 29 & 1                              # DQSE (ES0478 2.7.8)
+    mpu = m.mpu
+    assert mpu.rasr[1] == call_out(psramlib.psram_timing_mpu_rasr_guard, 256 << 20)[1]
+    assert mpu.rasr[2] == call_out(psramlib.psram_timing_mpu_rasr_window, 8 << 20)[1]
+    assert mpu.rbar[1] & ~0x1F == mpu.rbar[2] & ~0x1F == 0x90000000
+    assert mpu.ctrl & 0b101 == 0b101                                  # ENABLE, PRIVDEFENA
+
+
+def test_clock_override_above_the_part_limit_is_refused(tmp_path):
+    # PRESCALER 0 = 140 MHz, above the APS6404L's 84 MHz: nothing is touched
+    elf = build_selftest("weact_mini_h7a3", tmp_path, ["PSRAM_PRESCALER_OVERRIDE=0"])
+    m, lines = run("weact_mini_h7a3", elf, "spiram init")
+    assert lines[1] == "spiram init fail, clock too fast"
+    assert m.peripherals["OCTOSPI1"].read(0x000, 4) == 0     # CR never written: controller off
