@@ -129,3 +129,24 @@ def test_west_sim_missing_build(west_workspace, tmp_path):
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "build_info.yml" in res.stderr
+
+
+def test_pty_waits_for_a_client_and_sigterm_while_waiting(firmware):
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "h7psram.sim", "--board", BOARD, "--pty", "--stats",
+                             str(firmware("hello"))], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=sim_env(), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("pty: /dev/pts/")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        # it never ran: no statistics line, because the firmware had not started
+        assert "instructions" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
