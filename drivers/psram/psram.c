@@ -212,18 +212,22 @@ static psram_status_t ospi_abort(void) {
     if ((PSRAM_REG32(PSRAM_OSPI_CR) & PSRAM_OSPI_CR_EN) == 0u) {
         return PSRAM_OK;
     }
-    PSRAM_REG32(PSRAM_OSPI_CR) |= PSRAM_OSPI_CR_ABORT;
-    for (uint32_t i = 0; i < PSRAM_POLL_LIMIT; i++) {
-        if ((PSRAM_REG32(PSRAM_OSPI_CR) & PSRAM_OSPI_CR_ABORT) == 0u) {
-            /* leave memory-mapped mode explicitly as well: BUSY is defined to
-             * stay set in FMODE 11 until an abort, and dropping to indirect
-             * mode first means no later window access can restart it */
-            PSRAM_REG32(PSRAM_OSPI_CR) &= ~(PSRAM_OSPI_CR_FMODE_MASK | PSRAM_OSPI_CR_TCEN);
-            PSRAM_REG32(PSRAM_OSPI_FCR) = PSRAM_OSPI_FCR_CTCF | PSRAM_OSPI_FCR_CTEF | PSRAM_OSPI_FCR_CTOF;
-            return ospi_wait_idle();
+    /* like the HAL, request an abort only while something runs (memory-mapped
+     * mode keeps BUSY set); it self-clears when the abort has completed */
+    if (PSRAM_REG32(PSRAM_OSPI_SR) & PSRAM_OSPI_SR_BUSY) {
+        PSRAM_REG32(PSRAM_OSPI_CR) |= PSRAM_OSPI_CR_ABORT;
+        uint32_t i = 0;
+        while ((PSRAM_REG32(PSRAM_OSPI_CR) & PSRAM_OSPI_CR_ABORT) != 0u) {
+            if (++i == PSRAM_POLL_LIMIT) {
+                return PSRAM_ERR_TIMEOUT_ABORT;
+            }
         }
     }
-    return PSRAM_ERR_TIMEOUT_ABORT;
+    /* leave memory-mapped mode explicitly as well, so no later window access
+     * can restart it */
+    PSRAM_REG32(PSRAM_OSPI_CR) &= ~(PSRAM_OSPI_CR_FMODE_MASK | PSRAM_OSPI_CR_TCEN);
+    PSRAM_REG32(PSRAM_OSPI_FCR) = PSRAM_OSPI_FCR_CTCF | PSRAM_OSPI_FCR_CTEF | PSRAM_OSPI_FCR_CTOF;
+    return ospi_wait_idle();
 }
 
 typedef struct {
