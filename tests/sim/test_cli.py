@@ -150,3 +150,22 @@ def test_pty_waits_for_a_client_and_sigterm_while_waiting(firmware):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_flash_file_keeps_flash_between_runs(firmware, tmp_path):
+    image = tmp_path / "flash.bin"
+    res = run_sim("--board", BOARD, "--max-seconds", "0.01", "--flash-file", str(image),
+                  str(firmware("flash")))
+    assert res.returncode == 0 and "irqs=1" in res.stdout, res.stderr
+    data = image.read_bytes()
+    assert len(data) == 2 * 1024 * 1024
+    sector = 0x100000 + 5 * 0x2000
+    assert data[sector:sector + 4] == bytes.fromhex("0000dec0")   # programmed by the firmware
+    # a second run starts from that flash: the test image is loaded over it, the data survives
+    res = run_sim("--board", BOARD, "--max-seconds", "0.01", "--flash-file", str(image),
+                  str(firmware("hello")))
+    assert res.returncode == 0 and "hello from usart1" in res.stdout
+    assert image.read_bytes()[sector:sector + 4] == bytes.fromhex("0000dec0")
+    image.write_bytes(b"short")
+    res = run_sim("--board", BOARD, "--flash-file", str(image), str(firmware("hello")))
+    assert res.returncode == 2 and "flash image of 5 bytes" in res.stderr

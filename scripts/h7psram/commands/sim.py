@@ -48,6 +48,7 @@ class Sim(WestCommand):
         parser.add_argument("--uart", metavar="NAME", help="REPL UART instead of the board's")
         parser.add_argument("--trace", action="store_true", help="record executed blocks for fault reports")
         parser.add_argument("--stats", action="store_true", help="print instructions/s at exit")
+        parser.add_argument("--flash-file", metavar="PATH", help="keep the flash contents in PATH between runs")
         return parser
 
     def do_run(self, args, unknown_args):  # type: ignore[no-untyped-def]
@@ -76,6 +77,8 @@ class Sim(WestCommand):
             argv.append("--trace")
         if args.stats:
             argv.append("--stats")
+        if args.flash_file:
+            argv += ["--flash-file", args.flash_file]
         code = cli.main(argv + [elf])
         if code:
             sys.exit(code)

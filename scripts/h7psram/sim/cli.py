@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from typing import Sequence
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast-idle", action="store_true",
                    help="let WFI sleep run ahead of wall-clock time on the pty/terminal too")
     p.add_argument("--seed", type=int, default=0, help="seed of the RNG model (default 0)")
+    p.add_argument("--flash-file", metavar="PATH",
+                   help="keep the flash contents in PATH: loaded before the ELF if it exists, saved at exit")
     p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
     p.add_argument("elf", help="firmware ELF, loaded as a flasher would")
     return p
@@ -67,6 +70,8 @@ def _run(args: argparse.Namespace) -> int:
     mode = "pty" if args.pty else "stdio"
     machine = Machine(board, psram_faults=faults, uart=mode, cpu_hz=args.cpu_hz, uart_name=args.uart,
                       trace=args.trace, idle_sync=False if args.fast_idle else None, seed=args.seed)
+    if args.flash_file and os.path.exists(args.flash_file):
+        machine.load_flash_image(args.flash_file)
     machine.load_elf(args.elf)
 
     def _stop(signum, frame) -> None:
@@ -83,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         result = machine.run(max_seconds=args.max_seconds)
     finally:
         machine.close()
+        if args.flash_file:
+            machine.save_flash_image(args.flash_file)
     if args.stats:
         rate = result.instructions / result.wall_s if result.wall_s > 0 else 0.0
         print(f"sim: {result.instructions} instructions, {result.sim_ns / 1e9:.3f} s simulated, "

@@ -365,6 +365,23 @@ class Machine:
                                  f"the memories of board {getattr(self.board, 'name', '?')}") from None
         self.reset()
 
+    def load_flash_image(self, path: str) -> None:
+        """Fill flash from a previous `save_flash_image` (e.g. to keep a filesystem between runs)."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as err:
+            raise InputError(f"{path}: cannot read flash image ({err.strerror})") from None
+        if self.flash is None or len(data) != len(self.flash):
+            raise InputError(f"{path}: flash image of {len(data)} bytes, the board has "
+                             f"{0 if self.flash is None else len(self.flash)}")
+        self.flash[:] = data
+
+    def save_flash_image(self, path: str) -> None:
+        if self.flash is not None:
+            with open(path, "wb") as f:
+                f.write(self.flash)
+
     def reset(self) -> None:
         """Power-on style reset of core and peripherals; memory contents are kept."""
         self._system_reset(power_on=True)
