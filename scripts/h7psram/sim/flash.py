@@ -6,7 +6,9 @@ KEYR1 0x04, CR1 0x0C, SR1 0x10, CCR1 0x14, OPTCR 0x18), bank 2 at +0x100
 firmware in mpy-boot-trace 4: LOCK b0, PG b1, SER b2, BER b3, START b5,
 SSN b[12:6], EOPIE b16. Flash is RAM-backed: programming stores land
 directly (no NOR "clear bits only" rule); an erase fills with 0xFF and
-sets EOP (SR b16), raising FLASH_IRQn (4) when EOPIE is set.
+sets EOP (SR b16), raising FLASH_IRQn (4) when EOPIE is set. ACR/OPTSR reset
+values are plausible STM32H7A3 values (RM0455 not available here); the boot
+trace shows ACR is written before it is read.
 """
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 Offsets from CMSIS GPIO_TypeDef: MODER 0x00, OTYPER 0x04, OSPEEDR 0x08,
 PUPDR 0x0C, IDR 0x10, ODR 0x14, BSRR 0x18, LCKR 0x1C, AFR[0] 0x20,
 AFR[1] 0x24. Reset values of MODER/OSPEEDR/PUPDR for ports A and B (debug
-pins) as in the STM32H7 reference manuals' GPIO register maps; all other
-ports reset to analog mode (MODER all ones). IDR shows the output latch for
+pins) as published in the STM32H7 family reference manuals' GPIO register
+maps (RM0455 itself was not available here); all other ports reset to
+analog mode (MODER all ones). IDR shows the output latch for
 output pins and the levels set by the host (`set_input`) for the others.
 """
 from __future__ import annotations

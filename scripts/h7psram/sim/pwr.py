@@ -4,7 +4,9 @@ Offsets from CMSIS PWR_TypeDef (CR1 0x00, CSR1 0x04, CR2 0x08, CR3 0x0C,
 CPUCR 0x10, SRDCR 0x18). SystemClock_Config spins without timeout on
 CSR1.ACTVOSRDY (bit 13) and SRDCR.VOSRDY (bit 13) (mpy-boot-trace table 2,
 rows 1-2); the supply is ideal, so both read 1 and CSR1.ACTVOS mirrors
-SRDCR.VOS.
+SRDCR.VOS. CR1/CR3/SRDCR reset values are the STM32H7A3 family values as
+published by ST (RM0455 not available here); the boot does not read them
+before writing.
 """
 from __future__ import annotations
 

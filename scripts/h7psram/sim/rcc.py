@@ -5,7 +5,10 @@ exist twice: at 0xD0..0x10C and at 0x130..0x16C (the CPU alias, which is
 what the CMSIS struct and so the compiled firmware use, mpy-boot-trace 3);
 both offsets reach the same storage here. Oscillator and PLL "ready" flags
 follow their "on" bits at once, and CFGR.SWS follows SW (boot-trace table
-2, rows 3-6): the clocks are ideal.
+2, rows 3-6): the clocks are ideal. CR's reset value is the traced one; the
+other reset values (HSICFGR, CSICFGR, PLLCKSELR, PLLCFGR, PLLxDIVR) are the
+STM32H7 family values as published in ST's reference manuals (RM0455 was not
+available here) and nothing in the boot trace depends on them.
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ WPR 0x24. INITF follows INIT and RSF always reads 1 (mpy-boot-trace rows
 calendar advances with simulated time at 1 Hz (PRER is assumed to divide
 the 32.768 kHz LSE down to 1 Hz, as every firmware here configures it).
 The block is in the backup domain: a system reset keeps it running.
+Reset values of DR/ICSR/PRER/WUTR as published for the STM32H7 RTC (RM0455 not
+available here).
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ Offsets from CMSIS USB_OTG_GlobalTypeDef: GRSTCTL 0x10 (CSRST b0, RXFFLSH
 b4, TXFFLSH b5, AHBIDL b31), GINTSTS 0x14 (CMOD b0 = 0: device mode),
 CID 0x3C, GSNPSID 0x40. AHBIDL reads 1 and the reset/flush bits clear
 themselves at once (mpy-boot-trace row 11); everything else is storage, so
-the bus stays in the disconnected state.
+the bus stays in the disconnected state. The other reset values (GINTSTS,
+GSNPSID, GUSBCFG, FIFO sizes) are those of the Synopsys OTG core as commonly
+documented for STM32; MicroPython only checks GINTSTS.CMOD.
 """
 from __future__ import annotations
 
