@@ -42,12 +42,12 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
 
 
 def build_selftest(board: str, out_dir: Path | str, extra_defines: Iterable[str] = (), *,
-                   header: Optional[Path] = None, memory_ld: Optional[Path] = None) -> Path:
+                   header: Optional[Path] = None, linker_script: Optional[Path] = None) -> Path:
     """Configure and build the self-test for ``board`` in ``out_dir``.
 
     Returns the path of ``selftest.elf`` (``selftest.bin`` lies next to it).
-    ``header``/``memory_ld`` replace the generator's psram_board.h and linker
-    MEMORY file.  Raises InputError for unusable arguments, CheckFailed when
+    ``header``/``linker_script`` replace the generator's psram_board.h and
+    linker script.  Raises InputError for unusable arguments, CheckFailed when
     the configure or build step fails (the message quotes the first error).
     """
     if not re.fullmatch(r"[a-z0-9_]+", board or ""):
@@ -56,7 +56,7 @@ def build_selftest(board: str, out_dir: Path | str, extra_defines: Iterable[str]
     for d in defines:
         if not _DEFINE.match(d):
             raise InputError(f"{SELFTEST_DIR}: compile definition {d!r} is not NAME or NAME=VALUE")
-    for path in (header, memory_ld):
+    for path in (header, linker_script):
         if path is not None and not Path(path).is_file():
             raise InputError(f"{path}: file not found")
     cmake = shutil.which("cmake")
@@ -71,7 +71,7 @@ def build_selftest(board: str, out_dir: Path | str, extra_defines: Iterable[str]
            f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}", f"-DPYTHON={sys.executable}",
            f"-DSELFTEST_DEFINES={';'.join(defines)}",
            f"-DPSRAM_BOARD_HEADER={Path(header).resolve() if header else ''}",
-           f"-DSELFTEST_MEMORY_LD={Path(memory_ld).resolve() if memory_ld else ''}"]
+           f"-DSELFTEST_LINKER_SCRIPT={Path(linker_script).resolve() if linker_script else ''}"]
     _run(cfg, out, "cmake configure")
     _run([cmake, "--build", str(out), "-j", "1"], out, "build")
     elf = out / "selftest.elf"

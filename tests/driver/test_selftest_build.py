@@ -103,6 +103,23 @@ def test_variants_build_and_differ(images, tmp_path, define):
     assert elf.with_suffix(".bin").read_bytes() != default
 
 
+def test_given_header_and_linker_script_are_used(tmp_path):
+    from h7psram.dts.gen import main as gen_main
+    header, script = tmp_path / "psram_board.h", tmp_path / "custom.ld"
+    assert gen_main(["header", "--board", "devebox_h7a3", "-o", str(header)]) in (0, None)
+    assert gen_main(["linker", "--variant", "selftest", "--board", "devebox_h7a3", "-o", str(script)]) in (0, None)
+    header.write_text(header.read_text().replace('"devebox_h7a3"', '"bench_board"'))
+    # move the stack top down 4 KiB: visible as the initial SP in vector 0
+    text = script.read_text()
+    assert "_estack = ORIGIN(DTCM) + LENGTH(DTCM);" in text
+    script.write_text(text.replace("_estack = ORIGIN(DTCM) + LENGTH(DTCM);",
+                                   "_estack = ORIGIN(DTCM) + LENGTH(DTCM) - 4096;"))
+    elf = build_selftest("devebox_h7a3", tmp_path / "out", header=header, linker_script=script)
+    binary = elf.with_suffix(".bin").read_bytes()
+    assert b"psram selftest bench_board" in binary
+    assert struct.unpack("<I", binary[:4])[0] == DTCM[1] - 4096
+
+
 def test_compile_error_is_one_clear_line(tmp_path):
     with pytest.raises(CheckFailed) as err:
         build("devebox_h7a3", tmp_path, ["PSRAM_PRESCALER_OVERRIDE=no_such_symbol"])
