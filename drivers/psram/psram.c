@@ -16,13 +16,15 @@
 #define PSRAM_RUN_PRESCALER (PSRAM_PRESCALER)
 #endif
 
-/* Read ID (0x9F) and everything before QPI entry run at or below the part's
- * 0x9F limit; without one from the board header, 33 MHz, the slowest limit
- * among the supported parts (APS6404L, fact sheet E.2). */
-#ifdef PSRAM_READ_ID_MAX_CLOCK_HZ
+/* Reset and Read ID (0x9F) run before the chip's type is confirmed, so at a
+ * slow clock: at most 33 MHz, the lowest 0x9F limit of the supported parts
+ * (APS6404L, fact sheet E.2, H.1), and never above the board part's own
+ * limit.  A reworked board with marginal wiring still identifies its chip. */
+#define PSRAM_ID_SAFE_CLOCK_HZ 33000000u
+#if defined(PSRAM_READ_ID_MAX_CLOCK_HZ) && PSRAM_READ_ID_MAX_CLOCK_HZ < PSRAM_ID_SAFE_CLOCK_HZ
 #define PSRAM_ID_MAX_CLOCK_HZ PSRAM_READ_ID_MAX_CLOCK_HZ
 #else
-#define PSRAM_ID_MAX_CLOCK_HZ 33000000u
+#define PSRAM_ID_MAX_CLOCK_HZ PSRAM_ID_SAFE_CLOCK_HZ
 #endif
 /* Busy loops assume the fastest H7A3 core clock so they are never too short. */
 #define PSRAM_CPU_MAX_HZ 280000000u
