@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -53,7 +54,9 @@ class _SimOnPty:
         argv = [sys.executable, "-m", "h7psram.sim", "--board", BOARD, "--pty"]
         for fault in faults:
             argv += ["--fault", fault]
-        self.proc = subprocess.Popen(argv + [str(elf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # stderr to a file: a pipe nobody reads would stall a chatty simulator
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv + [str(elf)], stdout=subprocess.PIPE, stderr=self.stderr,
                                      env=package_env())
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()
@@ -63,6 +66,7 @@ class _SimOnPty:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.communicate(timeout=10)
+        self.stderr.close()
 
 
 @pytest.fixture

@@ -94,8 +94,13 @@ class DeviceAdapter(abc.ABC):
         self._reset_buffers()
         booted = self._start()
         if booted and self.image is not None and self.image.boot_done:
-            limit = max(self.config.base_timeout, self.image.boot_timeout or 0.0)
-            self._boot_end = self.wait_for_output(self.image.boot_done, timeout=limit, what="end of boot")
+            self._boot_end = self.wait_for_output(self.image.boot_done, timeout=self.boot_limit(),
+                                                  what="end of boot")
+
+    def boot_limit(self) -> float:
+        """Seconds a boot may take: --base-timeout, or the image's longer boot time."""
+        image_limit = self.image.boot_timeout if self.image is not None else None
+        return max(self.config.base_timeout, image_limit or 0.0)
 
     @abc.abstractmethod
     def _start(self) -> bool:

@@ -97,7 +97,8 @@ class HardwareAdapter(DeviceAdapter):
         # Ctrl-C twice stops a running script; Ctrl-B leaves the raw REPL an earlier session
         # may have left the board in. Either way the friendly prompt follows.
         self.write(b"\r\x03\x03\x02")
-        self.readlines_until(r"^>>> ", print_output=False)
+        # the board may be in the middle of a boot (just powered, or a simulator just started)
+        self.readlines_until(r"^>>> ", timeout=self.boot_limit(), print_output=False)
         self.write(b"import machine; machine.reset()\r")
         self.readlines_until(r"machine\.reset\(\)", print_output=False)
         self.restart_log()

@@ -22,6 +22,8 @@ DEFAULT_PLATFORM = "devebox_h7a3"
 DEFAULT_BUILD_DIR = "build"
 #: MicroPython's boot ends at the first friendly prompt.
 MICROPYTHON_BOOT_DONE = r"^>>> "
+#: the boot runs the PSRAM memtest: instant on the chip, tens of seconds in the simulator
+MICROPYTHON_BOOT_TIMEOUT_S = 300.0
 DUT_SCOPES = ("function", "class", "module", "package", "session")
 
 _CONFIG_KEY = pytest.StashKey[DeviceConfig]()
@@ -132,7 +134,7 @@ def micropython_image(config: DeviceConfig, rootdir: Path) -> DeviceImage:
     if build_dir is None:
         if config.type == "hardware" and not config.flash:
             return DeviceImage(board=default_platform(config), kind="micropython",
-                               boot_done=MICROPYTHON_BOOT_DONE)
+                               boot_done=MICROPYTHON_BOOT_DONE, boot_timeout=MICROPYTHON_BOOT_TIMEOUT_S)
         skip_device(f"no MicroPython firmware build: give --build-dir DIR (made by 'west build -b BOARD -d DIR'); "
                     f"./{DEFAULT_BUILD_DIR} has none")
     try:
@@ -143,7 +145,8 @@ def micropython_image(config: DeviceConfig, rootdir: Path) -> DeviceImage:
     if not elf.is_file():
         pytest.fail(f"{build_dir / 'build_info.yml'}: the ELF {elf} does not exist (rebuild)", pytrace=False)
     return DeviceImage(board=info.board, elf=elf, build_dir=build_dir, kind="micropython",
-                       boot_done=MICROPYTHON_BOOT_DONE, extra={"build_info": info})
+                       boot_done=MICROPYTHON_BOOT_DONE, boot_timeout=MICROPYTHON_BOOT_TIMEOUT_S,
+                       extra={"build_info": info})
 
 
 @pytest.fixture(scope="session")
