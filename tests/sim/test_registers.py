@@ -264,3 +264,15 @@ def test_basic_timer_counts_and_raises_update(m):
     assert 16 + 54 in m.exc.pending                        # TIM6_DAC_IRQn
     wr(m, tim6 + 0x10, 0)
     assert 16 + 54 not in m.exc.level
+
+
+def test_gpio_undriven_inputs_follow_their_pull(m):
+    gpioe = 0x58021000
+    wr(m, gpioe, rd(m, gpioe) & ~(3 << 6))                 # PE3 input (DEVEBOX key to ground)
+    assert not rd(m, gpioe + 0x10) >> 3 & 1                # no pull: reads 0
+    wr(m, gpioe + 0x0C, 1 << 6)                            # pull-up
+    assert rd(m, gpioe + 0x10) >> 3 & 1                    # released key reads 1
+    m.gpio.set_input("E", 3, 0)                            # the host presses the key
+    assert not rd(m, gpioe + 0x10) >> 3 & 1
+    m.gpio.release("E", 3)
+    assert rd(m, gpioe + 0x10) >> 3 & 1

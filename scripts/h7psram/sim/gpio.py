@@ -6,7 +6,11 @@ AFR[1] 0x24. Reset values of MODER/OSPEEDR/PUPDR for ports A and B (debug
 pins) as published in the STM32H7 family reference manuals' GPIO register
 maps (RM0455 itself was not available here); all other ports reset to
 analog mode (MODER all ones). IDR shows the output latch for
-output pins and the levels set by the host (`set_input`) for the others.
+output pins, the levels set by the host (`set_input`) for pins the host
+drives, and the pin's own pull-up/pull-down (PUPDR) for undriven inputs: a
+button wired to ground with the internal pull-up reads released (1) as on
+the board, which MicroPython's boot checks (a "pressed" key at reset starts
+its reset-mode selection, seconds of LED blinking).
 """
 from __future__ import annotations
 
@@ -28,20 +32,39 @@ class GpioPort(RegisterBlock):
         self.letter = letter
         self.RESET = dict(RESETS.get(letter, {MODER: 0xFFFFFFFF}))
         self.inputs = 0
+        self.driven = 0              # pins whose level the host sets; the others float to their pull
         self.listeners: list[Callable[[str, int, int], None]] = []
         super().__init__(machine, 0x58020000 + 0x400 * PORTS.index(letter), 0x400, f"GPIO{letter}")
         self.on_read(IDR, self._idr)
         self.on_write(IDR, lambda off, v: None)
         self.on_write(BSRR, self._bsrr)
+        self.on_write(PUPDR, self._pupdr)
         self.on_read(BSRR, lambda off: 0)
 
     def _output_mask(self) -> int:
         moder = self.regs.get(MODER, 0)
         return sum(1 << pin for pin in range(16) if (moder >> (2 * pin)) & 3 == 1)
 
+    def _pulled_high(self) -> int:
+        pupdr = self.regs.get(PUPDR, 0)
+        return sum(1 << pin for pin in range(16) if (pupdr >> (2 * pin)) & 3 == 1)
+
     def _idr(self, off: int) -> int:
         out = self._output_mask()
-        return (self.regs.get(ODR, 0) & out) | (self.inputs & ~out & 0xFFFF)
+        pins_in = (self.inputs & self.driven) | (self._pulled_high() & ~self.driven)
+        return (self.regs.get(ODR, 0) & out) | (pins_in & ~out & 0xFFFF)
+
+    def _pupdr(self, off: int, value: int) -> None:
+        before = self._idr(IDR)
+        self.regs[PUPDR] = value & 0xFFFFFFFF
+        self._notify_changes(before)
+
+    def _notify_changes(self, before: int) -> None:
+        after = self._idr(IDR)
+        for pin in range(16):
+            if (before ^ after) >> pin & 1:
+                for cb in self.listeners:
+                    cb(self.letter, pin, after >> pin & 1)
 
     def _bsrr(self, off: int, value: int) -> None:
         odr = self.regs.get(ODR, 0)
@@ -49,11 +72,16 @@ class GpioPort(RegisterBlock):
         self.regs[ODR] = odr & 0xFFFF
 
     def set_input(self, pin: int, level: int) -> None:
-        old = self.inputs >> pin & 1
+        before = self._idr(IDR)
+        self.driven |= 1 << pin
         self.inputs = (self.inputs & ~(1 << pin)) | ((level & 1) << pin)
-        if old != (level & 1):
-            for cb in self.listeners:
-                cb(self.letter, pin, level & 1)
+        self._notify_changes(before)
+
+    def release(self, pin: int) -> None:
+        """The host stops driving the pin: it floats to its pull again."""
+        before = self._idr(IDR)
+        self.driven &= ~(1 << pin)
+        self._notify_changes(before)
 
 
 class GpioPorts:
@@ -81,3 +109,6 @@ class GpioPorts:
 
     def set_input(self, port: str, pin: int, level: int) -> None:
         self[port].set_input(pin, level)
+
+    def release(self, port: str, pin: int) -> None:
+        self[port].release(pin)
