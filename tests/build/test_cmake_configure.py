@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -18,7 +19,7 @@ def cmake(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 def configure(repo: Path, bdir: Path, board: str, *extra: str, env: dict | None = None):
     return cmake("-S", str(repo), "-B", str(bdir), "-G", "Unix Makefiles", f"-DBOARD={board}",
-                 *extra, env=env)
+                 f"-DPython3_EXECUTABLE={sys.executable}", *extra, env=env)
 
 
 def offline_dirs(tmp_path: Path) -> list[str]:
