@@ -171,6 +171,8 @@ def test_boots_with_the_psram_heap_in_the_simulator(repo, builds, board):
     assert "12345678" in out
     assert "ValueError" in repl(m, "psram.read(0x7ffffd, bytearray(4))")
     assert "OSError" in repl(m, "psram.memtest()")  # the heap lives there
+    # internal-flash filesystem: created on first boot in the storage partition
+    assert "'boot.py'" in repl(m, "import os; print(os.listdir('/flash'))")
 
 
 def test_absent_psram_falls_back_to_internal_ram(repo, builds):
