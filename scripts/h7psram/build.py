@@ -184,7 +184,9 @@ def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], prist
             raise InputError(f"{build_dir}: configured for board {cached_board} app {cached_app}, "
                              f"not {board} {app}; use -p auto or another -d")
         wipe = False
-    configure = wipe or not is_build or bool(extra_cmake_args)
+    # A directory configured before the workspace was complete has no MicroPython
+    # path cached; configure again so a later `west update` is picked up.
+    configure = wipe or not is_build or bool(extra_cmake_args) or not cache.get("MICROPY_DIR")
     return BuildPlan(board=board, app=app, pristine=wipe, configure=configure)
 
 

@@ -17,6 +17,7 @@ def fake_build_dir(path: Path, board: str, app: Path) -> Path:
         "# This is the CMakeCache file.\n"
         f"//board to build for\nBOARD:STRING={board}\n"
         f"//application directory\nAPP:PATH={app}\n"
+        "MICROPY_DIR:PATH=/ws/modules/micropython\n"
         "CMAKE_COMMAND:INTERNAL=/usr/bin/cmake\n")
     (path / "firmware.elf").write_bytes(b"\x7fELF old")
     return path
@@ -67,6 +68,14 @@ def test_always_and_never(tmp_path, repo):
         build.plan_build(d, "weact_mini_h7a3", None, "never")
     with pytest.raises(InputError, match="-p sometimes"):
         build.plan_build(d, "devebox_h7a3", None, "sometimes")
+
+
+def test_directory_configured_without_micropython_is_configured_again(tmp_path, repo):
+    d = fake_build_dir(tmp_path / "b", "devebox_h7a3", repo / "app")
+    cache = d / "CMakeCache.txt"
+    cache.write_text(cache.read_text().replace("MICROPY_DIR:PATH=/ws/modules/micropython", "MICROPY_DIR:PATH="))
+    plan = build.plan_build(d, None, None, "auto")
+    assert plan.configure and not plan.pristine
 
 
 def test_extra_cmake_args_reconfigure(tmp_path, repo):
