@@ -10,7 +10,10 @@ from __future__ import annotations
 import ctypes
 from typing import Sequence
 
-from unicorn.unicorn_py3.unicorn import uclib
+from typing import Any, Callable
+
+from unicorn import UcError
+from unicorn.unicorn_py3.unicorn import MMIO_READ_CFUNC, MMIO_WRITE_CFUNC, uclib
 
 
 class RegBatch:
@@ -53,3 +56,19 @@ class Reg:
     def write(self, value: int) -> None:
         self._val.value = value & 0xFFFFFFFF
         uclib.uc_reg_write(self._uch, self._id, self._ptr)
+
+
+def mmio_map_direct(uc, base: int, size: int, read: Callable[[int, int], int],
+                    write: Callable[[int, int, int], None]) -> tuple[Any, Any]:
+    """uc_mmio_map with plain ctypes thunks: read(offset, size), write(offset, size, value).
+
+    The binding's mmio_map adds two Python frames per access (its exception
+    catcher and an adapter); the callbacks given here must not raise. Keep the
+    returned thunks referenced for as long as the mapping exists.
+    """
+    read_thunk = MMIO_READ_CFUNC(lambda handle, offset, sz, ud: read(offset, sz))
+    write_thunk = MMIO_WRITE_CFUNC(lambda handle, offset, sz, value, ud: write(offset, sz, value))
+    status = uclib.uc_mmio_map(uc._uch, base, size, read_thunk, None, write_thunk, None)
+    if status:
+        raise UcError(status)
+    return read_thunk, write_thunk
