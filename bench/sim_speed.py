@@ -48,6 +48,8 @@ def measure(elf: Path, until: str, board=None, **kwargs) -> tuple[float, int, in
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--devebox-elf", metavar="ELF",
+                    help="also boot this MicroPython build for devebox_h7a3 (PSRAM self-test + REPL on USART1)")
     args = ap.parse_args()
     print(f"host: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,6 +94,19 @@ def main() -> None:
                   f"{(r2.sim_ns - r.sim_ns) / 1e6:.0f} ms simulated)")
     else:
         print("MicroPython: skipped (set H7PSRAM_SIM_MPY_ELF to a NUCLEO_H7A3ZI_Q firmware.elf)")
+    if args.devebox_elf:
+        from h7psram.boards import load_board
+        for _ in range(args.repeat):
+            m = Machine(load_board("devebox_h7a3"))
+            m.load_elf(args.devebox_elf)
+            t0 = time.perf_counter()
+            r = m.run(until_text=">>> ", max_seconds=30)
+            wall = time.perf_counter() - t0
+            ops = sum(m.scs.cache_ops.values())
+            m.close()
+            print(f"devebox_h7a3 MicroPython to '>>> ' ({r.reason}): {wall:.2f} s wall, "
+                  f"{r.sim_ns / 1e6:.0f} ms simulated, {r.instructions / 1e6:.1f} M instr, "
+                  f"{ops / 1e6:.2f} M cache maintenance writes")
 
 
 if __name__ == "__main__":

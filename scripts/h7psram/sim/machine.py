@@ -25,7 +25,7 @@ from unicorn import unicorn_const as UCC
 
 from ..errors import InputError
 from . import exceptions as ex
-from .regs import mmio_map_direct
+from .regs import mmio_map_direct, mmio_map_raw
 from .core import CoreRegs, StackingError, pop_frame, push_frame
 from .events import Event, EventQueue
 from .fault_report import FaultReport
@@ -124,8 +124,8 @@ class Machine:
         self.regs = CoreRegs(self.uc)
         self._map_memories()
         self.scs = SystemControlSpace(self)
-        self._thunks = [mmio_map_direct(self.uc, SCS_BASE, SCS_SIZE, self._scs_read, self._scs_write),
-                        mmio_map_direct(self.uc, BUS_BASE, BUS_SIZE, self._bus_read, self._bus_write)]
+        self._thunks = [mmio_map_raw(self.uc, SCS_BASE, SCS_SIZE, self._scs_read, self._scs_write),
+                        mmio_map_raw(self.uc, BUS_BASE, BUS_SIZE, self._bus_read, self._bus_write)]
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
         self.uc.hook_add(UC_HOOK_INSN_INVALID, self._on_invalid)
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
@@ -227,7 +227,9 @@ class Machine:
     def peripheral(self, name: str) -> Peripheral:
         return self.peripherals[name]
 
-    def _bus_read(self, offset: int, size: int) -> int:
+    # The four bus callbacks take unicorn's C arguments (handle, offset, size, [value,] user data)
+    # directly: one Python frame per access on the hottest path of MMIO-bound firmware.
+    def _bus_read(self, handle: Any, offset: int, size: int, ud: Any = None) -> int:
         addr = BUS_BASE + offset
         try:
             p = self._bus_pages[addr >> 10]
@@ -240,7 +242,7 @@ class Machine:
             self._callback_failed(err)
             return 0
 
-    def _bus_write(self, offset: int, size: int, value: int) -> None:
+    def _bus_write(self, handle: Any, offset: int, size: int, value: int, ud: Any = None) -> None:
         addr = BUS_BASE + offset
         if self._suppress is not None and self._suppress == (addr, size, value):
             self._suppress = None           # the replayed duplicate of an immediate write
@@ -257,14 +259,14 @@ class Machine:
         finally:
             self._current_write = None
 
-    def _scs_read(self, offset: int, size: int) -> int:
+    def _scs_read(self, handle: Any, offset: int, size: int, ud: Any = None) -> int:
         try:
             return self.scs.read(offset, size)
         except BaseException as err:
             self._callback_failed(err)
             return 0
 
-    def _scs_write(self, offset: int, size: int, value: int) -> None:
+    def _scs_write(self, handle: Any, offset: int, size: int, value: int, ud: Any = None) -> None:
         addr = SCS_BASE + offset
         op = CACHE_OPS.get(addr)
         if op is not None:

@@ -68,6 +68,16 @@ def mmio_map_direct(uc, base: int, size: int, read: Callable[[int, int], int],
     """
     read_thunk = MMIO_READ_CFUNC(lambda handle, offset, sz, ud: read(offset, sz))
     write_thunk = MMIO_WRITE_CFUNC(lambda handle, offset, sz, value, ud: write(offset, sz, value))
+    return _map(uc, base, size, read_thunk, write_thunk)
+
+
+def mmio_map_raw(uc, base: int, size: int, read: Callable[..., int], write: Callable[..., None]) -> tuple[Any, Any]:
+    """Like mmio_map_direct, for callbacks taking the C arguments themselves:
+    read(handle, offset, size, user_data) and write(handle, offset, size, value, user_data)."""
+    return _map(uc, base, size, MMIO_READ_CFUNC(read), MMIO_WRITE_CFUNC(write))
+
+
+def _map(uc, base: int, size: int, read_thunk: Any, write_thunk: Any) -> tuple[Any, Any]:
     status = uclib.uc_mmio_map(uc._uch, base, size, read_thunk, None, write_thunk, None)
     if status:
         raise UcError(status)
