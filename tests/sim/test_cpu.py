@@ -93,3 +93,13 @@ def test_interrupts_inside_it_blocks(firmware, machine_for):
     r = m.run(until_text="\r\n", max_seconds=2)
     assert r.reason == "text"
     assert m.uart.output().decode().strip() == "it ok ticks>500=1"
+
+
+def test_busy_wait_on_systick_has_microsecond_resolution(firmware, machine_for):
+    m = machine_for(firmware("delay_us"))
+    assert m.run(until_text="start\r\n", max_seconds=1).reason == "text"
+    t0 = m.now_ns
+    assert m.run(until_text="done\r\n", max_seconds=1).reason == "text"
+    elapsed_us = (m.now_ns - t0) / 1000
+    # 100 waits of 20 us: the counter is re-read every few microseconds of simulated time
+    assert 2000 <= elapsed_us < 3000, elapsed_us

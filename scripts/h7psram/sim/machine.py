@@ -47,6 +47,7 @@ UID_REG = 0x08FFF800
 MAX_SLICE = 100_000               # bounds the timing error of a slice cut short
 MASKED_SLICE = 2_000              # bounds the delay of cpsie / BASEPRI changes
 HANDLER_SLICE = 4_000             # first slice of an exception handler
+CLOCK_SLICE = 2_000               # while the firmware polls a clock register (about 7 us at 280 MHz)
 POLL_SLICE = 200_000              # bounds UART input latency when input may arrive
 HARDFAULT_SPIN_S = 0.05           # a HardFault handler running this long never returns
 TRACE_DEPTH = 32
@@ -103,6 +104,8 @@ class Machine:
         self._hook_error: BaseException | None = None
         self._in_emu = False
         self._slice_end = 0
+        self._clock_read = False
+        self._clock_polling = False
         self._early_stop = False
         self._immediate = False
         self._suppress: tuple[int, int, int] | None = None
@@ -330,6 +333,11 @@ class Machine:
 
     def after_ns(self, delay_ns: int, callback: Callable[[], None]) -> Event:
         return self.schedule(self.now_ns + delay_ns, callback)
+
+    def note_clock_read(self) -> None:
+        """A model returned a time-derived value: it only changes at slice boundaries, so keep
+        the following slices short while the firmware polls it (busy-wait delays)."""
+        self._clock_read = True
 
     @property
     def now_ns(self) -> int:
@@ -606,6 +614,8 @@ class Machine:
                 n = min(n, end_instr - self.instructions)
             if self.exc.pending and self.exc.candidate() is not None:
                 n = min(n, MASKED_SLICE)      # pending but masked: look again soon
+            if self._clock_polling:
+                n = min(n, CLOCK_SLICE)
             if delivered:
                 # Handlers are short and often end in WFI, whose slice length counts as
                 # elapsed time: keep it small so time is not over-counted.
@@ -664,6 +674,7 @@ class Machine:
         self._unmapped = None
         self._current_write = None
         self._early_stop = False
+        self._clock_read = False
         self._slice_end = self.cycles + n
         self._in_emu = True
         error: UcError | None = None
@@ -673,6 +684,7 @@ class Machine:
             error = err
         finally:
             self._in_emu = False
+        self._clock_polling = self._clock_read
         if self._early_stop or error is not None:
             # unicorn does not say how far a stopped slice got: count half of it, which
             # keeps the expected timing error zero and bounded by MAX_SLICE / 2.

@@ -68,6 +68,7 @@ class SysTick:
     def current(self) -> int:
         if not self._running():
             return self.cvr
+        self.m.note_clock_read()
         elapsed = (self.m.cycles - self.anchor) // self._div()
         return self.rvr - (elapsed % (self.rvr + 1))
 
@@ -389,6 +390,7 @@ class SystemControlSpace:
 
     def _cyccnt(self) -> int:
         if self.dwt_ctrl & 1:
+            self.m.note_clock_read()
             return (self.m.cycles - self.cyccnt_base) & 0xFFFFFFFF
         return self.cyccnt_value
 

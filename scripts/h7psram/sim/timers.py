@@ -55,6 +55,7 @@ class Timer(RegisterBlock):
     def _count(self) -> int:
         if not self._running():
             return self.regs.get(CNT, 0)
+        self.machine.note_clock_read()
         period = self.regs.get(ARR, 0) + 1
         ticks = (self.machine.cycles - self._anchor) // self._tick_cycles()
         return (self._start_count + ticks) % period
