@@ -13,10 +13,12 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import serial
 
 from h7psram.twister.config import DeviceConfig
 from h7psram.twister.device import DeviceGoneError, DeviceImage
@@ -62,6 +64,19 @@ class _SimOnPty:
         line = self.proc.stdout.readline().decode().strip()
         assert line.startswith("pty: "), f"simulator said {line!r}"
         self.path = line[len("pty: "):]
+
+    def wait_until_idle(self, marker: bytes, timeout: float = 300) -> None:
+        """Let the firmware boot to ``marker`` with the port opened and closed again, like a
+        board that was powered earlier and sits at its prompt."""
+        port = serial.Serial(self.path, 115200, timeout=0.5)
+        seen = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while marker not in seen:
+                assert time.monotonic() < deadline, f"simulator did not reach {marker!r}: {seen[-500:]!r}"
+                seen += port.read(4096)
+        finally:
+            port.close()
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -146,8 +161,12 @@ def test_micropython_suites_through_the_hardware_adapter(device_config: DeviceCo
         pytest.skip("no MicroPython firmware build (--build-dir): MicroPython suites over a pty not run")
     info = buildinfo.read_build_info(build_dir)
     sim = sim_on_pty(info.elf)
+    # The simulator stalls on input that arrives before the firmware enabled its UART (a real
+    # USART ignores it), so hand over the port once MicroPython is idle at its prompt.
+    sim.wait_until_idle(b">>> ")
     done = _pytest(*(str(SUITES / name) for name in ("boot", "heap", "psram")), "--device-type=hardware",
-                   f"--device-serial={sim.path}", "--no-flash", f"--build-dir={build_dir}", "--tb=short")
+                   f"--device-serial={sim.path}", "--no-flash", f"--build-dir={build_dir}", "--tb=short",
+                   timeout=1200)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
 
