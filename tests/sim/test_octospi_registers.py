@@ -191,3 +191,17 @@ def test_driver_probe_in_wrong_mode_is_rejected_by_the_chip() -> None:
     drv: RegisterDriver = bring_up(m)
     assert drv.read_id() == b"\xff" * 8           # read ID is SPI-only (E.8)
     assert drv.ospi.psram.violation_counts["mode"] >= 1
+
+
+def test_abort_in_memory_mapped_mode_clears_busy() -> None:
+    """B.6: BUSY stays 1 in memory-mapped mode *until an abort*; a HAL-style driver
+    aborts and then polls BUSY=0 with FMODE still 11."""
+    m = make_machine()
+    drv = bring_up(m)
+    drv.memory_mapped()
+    cr = drv.r(CR)
+    assert cr >> 28 == 3 and drv.r(SR) & BUSY
+    drv.w(CR, cr | 0x2)                            # ABORT
+    assert drv.r(CR) >> 28 == 3                    # still memory-mapped
+    assert not drv.r(SR) & BUSY
+    assert drv.r(SR) & TCF

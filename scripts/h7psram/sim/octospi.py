@@ -190,6 +190,9 @@ class Octospi(Peripheral):
         self.op: str | None = None        # "write" | "read" | "poll" while an indirect op runs
         self.wbuf = bytearray()
         self.wremaining = 0
+        # B.6: in memory-mapped mode BUSY stays 1 until an abort; HAL-style
+        # drivers abort and then wait for BUSY=0 with FMODE still 11.
+        self.mm_aborted = False
         self._close_burst()
         if getattr(self, "mapped", None) is not None:
             self._unmap()
@@ -284,7 +287,7 @@ class Octospi(Peripheral):
     def _status(self) -> int:
         status = self.flags & (TEF | TCF | SMF | TOF)
         busy = (self.op is not None or (bool(self.fifo) and self.fmode == INDIRECT_READ)
-                or (self.enabled and self.fmode == MEMORY_MAPPED))
+                or (self.enabled and self.fmode == MEMORY_MAPPED and not self.mm_aborted))
         if busy:
             status |= BUSY
         thresh = ((self.reg(CR) >> 8) & 0x1F) + 1
@@ -369,6 +372,8 @@ class Octospi(Peripheral):
     def _write_cr(self, value: int) -> None:
         old_mode = self.fmode
         self.regs[CR] = value & ~ABORT
+        if self.fmode != old_mode:
+            self.mm_aborted = False
         if value & ABORT:
             self._abort()
         elif self.fmode != old_mode and self.op is not None:
@@ -384,6 +389,7 @@ class Octospi(Peripheral):
         self.pending.clear()
         self.wbuf.clear()
         self._close_burst()
+        self.mm_aborted = self.fmode == MEMORY_MAPPED
         self.flags |= TCF           # B.6: TCF is also set when an abort completes
 
     # -- indirect mode ----------------------------------------------------------------------
