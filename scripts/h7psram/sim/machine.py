@@ -30,6 +30,7 @@ from .events import Event, EventQueue
 from .fault_report import FaultReport
 from .mpu import MpuModel
 from .peripheral import Peripheral
+from .cache_loops import CacheLoopRunner
 from .regs import mmio_map_direct, mmio_map_raw
 from .scs import (CACHE_OPS, DACCVIOL, DIVBYZERO, HFSR_FORCED, IACCVIOL, IBUSERR, INVSTATE, NOCP,
                   PRECISERR, SCS_BASE, SCS_SIZE, UNALIGNED, UNDEFINSTR, SystemControlSpace)
@@ -49,6 +50,7 @@ MASKED_SLICE = 2_000              # bounds the delay of cpsie / BASEPRI changes
 HANDLER_SLICE = 4_000             # first slice of an exception handler
 CLOCK_SLICE = 2_000               # while the firmware polls a clock register (about 7 us at 280 MHz)
 POLL_SLICE = 200_000              # bounds UART input latency when input may arrive
+LOOP_WINDOW = 2_000_000           # most instructions of a cache loop run at once (sim/cache_loops.py)
 HARDFAULT_SPIN_S = 0.05           # a HardFault handler running this long never returns
 TRACE_DEPTH = 32
 
@@ -129,6 +131,8 @@ class Machine:
         self.scs = SystemControlSpace(self)
         self._thunks = [mmio_map_raw(self.uc, SCS_BASE, SCS_SIZE, self._scs_read, self._scs_write),
                         mmio_map_raw(self.uc, BUS_BASE, BUS_SIZE, self._bus_read, self._bus_write)]
+        self.cache_loops = CacheLoopRunner(self)
+        self._window_cap = LOOP_WINDOW
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
         self.uc.hook_add(UC_HOOK_INSN_INVALID, self._on_invalid)
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
@@ -276,6 +280,9 @@ class Machine:
             # Cache maintenance by address runs once per 32-byte line (millions of writes
             # for a PSRAM memtest): count it before anything else.
             self.scs.cache_ops[op] += 1
+            if self.cache_loops.note(addr, value) and self._in_emu:
+                self._early_stop = True
+                self.uc.emu_stop()
             return
         if self._suppress is not None and self._suppress == (addr, size, value):
             self._suppress = None
@@ -408,6 +415,7 @@ class Machine:
         self.events.clear()
         self.exc.reset()
         self.scs.reset()
+        self.cache_loops.reset()
         for p in list(self.peripherals.values()):
             if power_on or not getattr(p, "backup_domain", False):
                 p.reset()
@@ -622,6 +630,9 @@ class Machine:
                 n = min(n, HANDLER_SLICE)
             if input_possible:
                 n = min(n, POLL_SLICE)
+            self._window_cap = min([LOOP_WINDOW]
+                                   + ([end_cycle - self.cycles] if end_cycle is not None else [])
+                                   + ([end_instr - self.instructions] if end_instr is not None else []))
             self._slice(max(n, 1))
         if self._hook_error is not None:
             err, self._hook_error = self._hook_error, None
@@ -678,14 +689,27 @@ class Machine:
         self._slice_end = self.cycles + n
         self._in_emu = True
         error: UcError | None = None
+        loops = self.cache_loops
+        exact: int | None = None
         try:
-            uc.emu_start(pc | 1, 1, 0, n)
+            if loops.active is not None:
+                exact = loops.continue_active(pc & ~1, self._window_cap)
+            if exact is None:
+                uc.emu_start(pc | 1, 1, 0, n)
+            if loops.pending is not None and error is None:
+                # a cache maintenance loop stopped the engine: run the rest of it at once
+                exact = loops.run_pending(self._window_cap)
+                n = max(n // 2, 1) + exact
+                self._early_stop = False
+                exact = None
         except UcError as err:
             error = err
         finally:
             self._in_emu = False
         self._clock_polling = self._clock_read
-        if self._early_stop or error is not None:
+        if exact is not None:
+            n = exact
+        elif self._early_stop or error is not None:
             # unicorn does not say how far a stopped slice got: count half of it, which
             # keeps the expected timing error zero and bounded by MAX_SLICE / 2.
             n = max(n // 2, 1)
