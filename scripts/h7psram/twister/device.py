@@ -122,6 +122,9 @@ class DeviceAdapter(abc.ABC):
     def describe(self) -> str:
         return self.name
 
+    def connection_lost_reason(self, err: Exception) -> str:
+        return f"connection to {self.describe()} lost: {err}"
+
     def extra_diagnostics(self) -> str:
         """Adapter-specific context for failure messages (e.g. the simulator's stderr)."""
         return ""
@@ -141,7 +144,8 @@ class DeviceAdapter(abc.ABC):
                 chunk = port.read(max(1, port.in_waiting))
             except (OSError, serial.SerialException, TypeError) as err:
                 # TypeError: pyserial's read() on a port closed under it
-                self._mark_ended(f"connection to {self.describe()} lost: {err}")
+                if not self._stop.is_set():
+                    self._mark_ended(self.connection_lost_reason(err))
                 return
             if chunk:
                 with self._cond:

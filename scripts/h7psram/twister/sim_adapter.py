@@ -115,6 +115,16 @@ class SimAdapter(DeviceAdapter):
         time.sleep(0.2)  # the reader may still be taking the last bytes off the pty
         self._mark_ended(f"simulator exited with status {status}")
 
+    def connection_lost_reason(self, err: Exception) -> str:
+        # The tty ends when the simulator does; its exit status says more than the tty error.
+        if self.proc is not None:
+            try:
+                status = self.proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                return f"connection to {self.describe()} lost while the simulator still runs: {err}"
+            return f"simulator exited with status {status}"
+        return super().connection_lost_reason(err)
+
     def extra_diagnostics(self) -> str:
         text = bytes(self._stderr).decode(errors="replace").strip()
         if not text:
