@@ -213,6 +213,9 @@ class CacheLoopRunner:
                 self._run = RUN_TO_SKIP
             self.active = None
         if self.enabled and self._run >= RUN_TO_SKIP and addr in BY_ADDRESS:
+            if self.m.regs.pc.read() & ~1 in self._declined:
+                self._run = 0
+                return False
             self.pending = (addr, value)
             return True
         return False
@@ -226,6 +229,8 @@ class CacheLoopRunner:
         addr, value = self.pending or (0, 0)
         self.pending = None
         self._run = 0
+        # unicorn re-runs the store that stopped it: the model must not count that write twice
+        self.m.scs.cache_ops[CACHE_OPS[addr]] -= 1
         uc = self.m.uc
         pc = self.m.regs.pc.read() & ~1
         if pc in self._declined:
@@ -236,8 +241,7 @@ class CacheLoopRunner:
             self.enabled = len(self._declined) < 64
             log.info("cache loop at 0x%08x not taken over (shape not recognised)", pc)
             return 0
-        # unicorn re-runs the stopped store, which the model has counted already
-        return self._window(shape, pc, addr, value - LINE, self._budget(limit), counted=1)
+        return self._window(shape, pc, addr, value - LINE, self._budget(limit))
 
     def continue_active(self, pc: int, limit: int) -> int | None:
         """Continue a loop cut short by an interrupt when a slice starts inside it; None otherwise."""
@@ -246,7 +250,7 @@ class CacheLoopRunner:
             return None
         return self._window(shape, pc, self._active_reg, self._active_value, self._budget(limit))
 
-    def _window(self, shape: LoopShape, pc: int, reg: int, before: int, budget: int, counted: int = 0) -> int:
+    def _window(self, shape: LoopShape, pc: int, reg: int, before: int, budget: int) -> int:
         self.active = None
         if budget <= 0:
             return 0
@@ -282,7 +286,7 @@ class CacheLoopRunner:
         else:
             executed = budget
             self.active, self._active_reg, self._active_value = shape, reg, last
-        m.scs.cache_ops[CACHE_OPS[reg]] += max(stores - counted, 0)
+        m.scs.cache_ops[CACHE_OPS[reg]] += stores
         self.loops_run += 1
-        self.lines_skipped += max(stores - counted, 0)
+        self.lines_skipped += stores
         return executed
