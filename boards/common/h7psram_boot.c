@@ -23,14 +23,14 @@ typedef struct {
 #if H7PSRAM_HEAP_SPLIT
 extern h7psram_gc_block_t _gc_blocks_table_start;
 extern h7psram_gc_block_t _gc_blocks_table_end;
-#else
-extern uint8_t _heap_start, _heap_end;   // the PSRAM window
-extern uint8_t _ebss, _ram_end;          // AXI SRAM left after .bss
-#endif
 
 static bool in_window(uintptr_t addr) {
     return addr >= PSRAM_BASE && addr < PSRAM_BASE + PSRAM_SIZE;
 }
+#else
+extern uint8_t _heap_start, _heap_end;   // the PSRAM window
+extern uint8_t _ebss, _ram_end;          // AXI SRAM left after .bss
+#endif
 
 // Between memtest write and read phases: push the written lines out and drop
 // them, so the reads come from the chip and not from the D-cache.
@@ -139,11 +139,11 @@ void h7psram_board_before_soft_reset_loop(boardctrl_state_t *state) {
 #if !H7PSRAM_HEAP_SPLIT
 // Single-heap build: the heap is the PSRAM window, or internal RAM when the
 // PSRAM could not be used.
-void *h7psram_heap_start(void) {
+void *h7psram_gc_heap_base(void) {
     return h7psram_state.in_heap ? (void *)&_heap_start : (void *)&_ebss;
 }
 
-void *h7psram_heap_end(void) {
+void *h7psram_gc_heap_limit(void) {
     return h7psram_state.in_heap ? (void *)&_heap_end : (void *)&_ram_end;
 }
 #endif

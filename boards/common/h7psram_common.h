@@ -64,8 +64,8 @@
 #if H7PSRAM_HEAP_SPLIT
 #define MICROPY_GC_SPLIT_HEAP               (1)
 #else
-#define MICROPY_HEAP_START                  (h7psram_heap_start())
-#define MICROPY_HEAP_END                    (h7psram_heap_end())
+#define MICROPY_HEAP_START                  (h7psram_gc_heap_base())
+#define MICROPY_HEAP_END                    (h7psram_gc_heap_limit())
 #endif
 
 // Hooks: bring the PSRAM up once clocks run, report it once the REPL UART is up.
@@ -76,6 +76,6 @@
 struct _boardctrl_state_t;
 void h7psram_board_early_init(void);
 void h7psram_board_before_soft_reset_loop(struct _boardctrl_state_t *state);
-void *h7psram_heap_start(void);
-void *h7psram_heap_end(void);
+void *h7psram_gc_heap_base(void);
+void *h7psram_gc_heap_limit(void);
 #endif
