@@ -186,3 +186,21 @@ def test_absent_psram_falls_back_to_internal_ram(repo, builds):
     free = int(re.search(r"\r\n(\d+)\r\n", repl(m, "import gc; print(gc.mem_free())")).group(1))
     assert 500_000 < free < 2_000_000
     assert "False False" in repl(m, "import psram; i = psram.info(); print(i['heap'], i['mapped'])")
+
+
+def test_single_heap_build_keeps_the_seed_layout(repo, workspace, tmp_path):
+    """-DH7PSRAM_HEAP=single: the GC heap is the PSRAM window alone, internal RAM on failure."""
+    bdir = tmp_path / "build"
+    r = west_build(repo, "-b", BOARDS[0], "-d", str(bdir), "--", "-DH7PSRAM_HEAP=single")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "heap _heap_start.._heap_end: 0x90000000..0x90800000" in " ".join(r.stdout.split())
+    report = memcheck.check_elf(bdir / "firmware.elf", boards.load_board(BOARDS[0]))
+    assert report.ok, report.format_text()
+    text, m = sim_boot(BOARDS[0], bdir / "firmware.elf", repo)
+    assert "spiram memtest pass" in text
+    free = int(re.search(r"\r\n(\d+)\r\n", repl(m, "import gc; print(gc.mem_free())")).group(1))
+    assert 8_000_000 < free < 8_388_608
+    text, m = sim_boot(BOARDS[0], bdir / "firmware.elf", repo, fault="wrong-id")
+    assert "spiram wrong id, mfid" in text and text.rstrip().endswith(">>>")
+    free = int(re.search(r"\r\n(\d+)\r\n", repl(m, "import gc; print(gc.mem_free())")).group(1))
+    assert 500_000 < free < 2_000_000
