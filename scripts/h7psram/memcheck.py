@@ -247,12 +247,15 @@ WANTED_SYMBOLS = ("_heap_start", "_heap_end", "_sstack", "_estack", "_gc_blocks_
 
 
 def _wanted_symbols(symtab: bytes, strtab: bytes) -> dict[str, int]:
+    # The string at offset o is `name` exactly when name + NUL occurs at o. The
+    # preceding byte does not matter: linkers share string tails, so "_heap_start"
+    # may be stored as the end of "h7psram_heap_start".
     offsets: dict[int, str] = {}
     for name in WANTED_SYMBOLS:
-        needle = b"\0" + name.encode() + b"\0"
+        needle = name.encode() + b"\0"
         at = strtab.find(needle)
         while at >= 0:
-            offsets[at + 1] = name
+            offsets[at] = name
             at = strtab.find(needle, at + 1)
     found: dict[str, int] = {}
     usable = len(symtab) - len(symtab) % 16

@@ -207,3 +207,19 @@ def test_unknown_board(tmp_path, board):
 def test_library_raises_input_error(tmp_path, board):
     with pytest.raises(InputError, match="not an ELF"):
         memcheck.check_elf(__file__, board)
+
+
+def test_symbol_names_stored_as_tails_of_longer_names_are_found():
+    """Linkers share string tails: "_heap_start" may be the end of "h7psram_heap_start"."""
+    import struct
+
+    strtab = b"\0h7psram_heap_start\0_heap_end\0"
+    tail = strtab.index(b"_heap_start")          # points into the longer name
+    symtab = (struct.pack("<IIIBBH", 0, 0, 0, 0, 0, 0)
+              + struct.pack("<IIIBBH", 1, 0x11111111, 0, 0, 0, 1)            # h7psram_heap_start
+              + struct.pack("<IIIBBH", tail, 0x90000000, 0, 0, 0, 1)         # _heap_start
+              + struct.pack("<IIIBBH", strtab.index(b"_heap_end"), 0x90800000, 0, 0, 0, 1))
+    found = memcheck._wanted_symbols(symtab, strtab)
+    assert found["_heap_start"] == 0x90000000
+    assert found["_heap_end"] == 0x90800000
+    assert "h7psram_heap_start" not in found

@@ -657,15 +657,18 @@ class Machine:
             return False
         if end_cycle is not None and (nxt is None or nxt > end_cycle):
             nxt = end_cycle
+        # Queued input only wakes the core once a UART takes it in; before that
+        # (still booting) it must not cut every sleep short.
+        receiving = any(u.receiving for u in self._usarts)
         if nxt is None:
-            if self.uart.wait_input(0.05):
+            if self.uart.wait_input(0.05, queued_counts=receiving):
                 for u in self._usarts:
                     u.poll()
             return True
         if self.idle_sync:
             target = self._wall_anchor + nxt / self.cpu_hz
             delay = target - time.monotonic()
-            if delay > 0 and self.uart.wait_input(min(delay, 0.05)):
+            if delay > 0 and self.uart.wait_input(min(delay, 0.05), queued_counts=receiving):
                 # Input arrived: time moves to "now" rather than to the next event.
                 now_cycle = int((time.monotonic() - self._wall_anchor) * self.cpu_hz)
                 self.cycles = max(self.cycles, min(now_cycle, nxt))

@@ -202,11 +202,17 @@ class UartEndpoint:
             self._rx.extend(data)
         return bool(self._rx)
 
-    def wait_input(self, timeout: float) -> bool:
-        """Block up to `timeout` seconds for host input (or a wake()); True if input is queued."""
+    def wait_input(self, timeout: float, queued_counts: bool = True) -> bool:
+        """Block up to `timeout` seconds for host input (or a wake()); True if input is queued.
+
+        With `queued_counts` False only input that arrives during the wait counts:
+        bytes already queued for a UART that is not receiving must not end every
+        sleep at once (the simulation would crawl until the firmware enables RX).
+        """
         self._flush()
-        if self._rx:
+        if self._rx and queued_counts:
             return True
+        before = len(self._rx)
         watch_input = self._in_fd is not None and (self.mode != "pty" or self.connected)
         fds = [self._wake_r] + ([self._in_fd] if watch_input else [])
         if self.mode == "pty" and not self.connected:
@@ -222,7 +228,7 @@ class UartEndpoint:
                 pass
         if self._in_fd is not None and (self._in_fd in r or not watch_input):
             self.poll()
-        return bool(self._rx)
+        return bool(self._rx) if queued_counts else len(self._rx) > before
 
     def close(self) -> None:
         self._flush()

@@ -101,6 +101,11 @@ class Usart(RegisterBlock):
             self._arm_rx()
 
     # -- host side --------------------------------------------------------------------------
+    @property
+    def receiving(self) -> bool:
+        """UE and RE set: a byte on the RX line would be taken in."""
+        return self.regs.get(CR1, 0) & (UE | RE) == UE | RE
+
     def poll(self) -> None:
         self.endpoint.poll()
         self._arm_rx()
@@ -110,7 +115,13 @@ class Usart(RegisterBlock):
             return
         if not self.endpoint.rx_pending():
             return
-        if self.regs.get(CR1, 0) & (UE | RE) != UE | RE:
+        if not self.receiving:
+            # A receiver that is off loses what arrives on the line. Keeping it
+            # would hand MicroPython a byte the instant RXNEIE is set, before
+            # its UART object is registered: the handler then returns without
+            # reading and the interrupt storms (uart.c "should never happen").
+            while self.endpoint.rx_pop() is not None:
+                pass
             return
         self._rx_event = self.machine.after_ns(CHAR_NS, self._latch)
 
