@@ -7,7 +7,11 @@ RDR 0x24, TDR 0x28, PRESC 0x2C. ISR resets to 0x008000C0 (TXFE, TC, TXE;
 mpy-boot-trace 2). Transmission is instant, so TXE/TC always read 1; TEACK
 and REACK follow TE and RE (boot-trace row 7). Received bytes arrive one
 per character time of 115200 baud, so firmware ring buffers see the pace
-of a real line and nothing is lost while RDR is full.
+of a real line and nothing is lost while RDR is full. Host input that
+arrives while the receiver is off is held, and reaches the receiver once it
+has been on for HOLD_NS: the host end stands for a port (USB CDC on these
+boards) that exists only while the firmware runs, and a client such as
+mpremote, opening the port as the board powers up, types at once.
 """
 from __future__ import annotations
 
@@ -20,6 +24,10 @@ RXNEIE, TCIE, TXEIE, IDLEIE = 1 << 5, 1 << 6, 1 << 7, 1 << 4
 RXNE, TC, TXE, IDLE, ORE = 1 << 5, 1 << 6, 1 << 7, 1 << 4, 1 << 3
 TEACK, REACK, TXFE = 1 << 21, 1 << 22, 1 << 23
 CHAR_NS = 10 * 1_000_000_000 // 115200
+# MicroPython turns RXNEIE on a moment before its UART object is registered; a byte
+# latched in between would storm the IRQ (uart.c "should never happen"), so held
+# input waits until the receiver has been on this long.
+HOLD_NS = 20_000_000
 
 #: name -> (base, IRQ number) from stm32h7a3xx.h
 USARTS = {
@@ -42,6 +50,8 @@ class Usart(RegisterBlock):
         self.endpoint = endpoint if endpoint is not None else UartEndpoint("none")
         self._rx_event = None
         self.rx_byte: int | None = None
+        self._on_since: int | None = None      # simulated ns at which the receiver came on
+        self._held = False                     # input waited while the receiver was off
         super().__init__(machine, base, 0x400, name)
         self.on_read(ISR, self._isr)
         self.on_read(RDR, self._rdr)
@@ -57,6 +67,7 @@ class Usart(RegisterBlock):
             self._rx_event.cancel()
         self._rx_event = None
         self.rx_byte = None
+        self._on_since = None
 
     # -- registers ------------------------------------------------------------------------
     def _isr(self, off: int) -> int:
@@ -86,7 +97,12 @@ class Usart(RegisterBlock):
             self.endpoint.tx(value & 0xFF)
 
     def _cr1(self, off: int, value: int) -> None:
+        was_on = self.receiving
         self.regs[CR1] = value
+        if self.receiving and not was_on:
+            self._on_since = self.machine.now_ns
+        elif not self.receiving:
+            self._on_since = None
         self._update_irq()
         self._arm_rx()
 
@@ -115,15 +131,14 @@ class Usart(RegisterBlock):
             return
         if not self.endpoint.rx_pending():
             return
-        if not self.receiving:
-            # A receiver that is off loses what arrives on the line. Keeping it
-            # would hand MicroPython a byte the instant RXNEIE is set, before
-            # its UART object is registered: the handler then returns without
-            # reading and the interrupt storms (uart.c "should never happen").
-            while self.endpoint.rx_pop() is not None:
-                pass
+        if not self.receiving or self._on_since is None:
+            self._held = True                  # kept for when the board listens (module doc)
             return
-        self._rx_event = self.machine.after_ns(CHAR_NS, self._latch)
+        delay = CHAR_NS
+        if self._held:
+            delay = max(CHAR_NS, self._on_since + HOLD_NS - self.machine.now_ns)
+            self._held = False
+        self._rx_event = self.machine.after_ns(delay, self._latch)
 
     def _latch(self) -> None:
         self._rx_event = None
