@@ -1,0 +1,96 @@
+"""Tools that know nothing about the simulator, against the simulated boards:
+
+- `west flash -r sim --pty` in one process, `mpremote connect <pty> exec ...` as separate
+  processes (the first one opens the port while the board powers up);
+- the twister-style suites (boot, heap, psram module, fallback) through the pytest plugin with
+  `--build-dir`, for both boards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import firmware_builds as fb
+
+pytestmark = pytest.mark.micropython
+
+REPO = Path(__file__).resolve().parents[2]
+SUITES = ("boot", "heap", "psram", "fallback")
+
+
+def env_with_package() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "scripts"), env.get("PYTHONPATH")]))
+    return env
+
+
+def mpremote(pty: str, code: str, timeout: float = 180) -> str:
+    exe = shutil.which("mpremote")
+    cmd = [exe] if exe else [sys.executable, "-m", "mpremote"]
+    r = subprocess.run(cmd + ["connect", pty, "exec", code], capture_output=True, text=True,
+                       timeout=timeout)
+    assert r.returncode == 0, f"mpremote failed ({r.returncode}): {r.stdout}{r.stderr}"
+    return r.stdout
+
+
+def test_west_flash_sim_pty_then_mpremote(build_dir):
+    if shutil.which("west") is None:
+        pytest.skip("west is not on PATH")
+    bdir = build_dir("devebox_h7a3")
+    proc = subprocess.Popen(["west", "flash", "-d", str(bdir), "-r", "sim", "--pty"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env_with_package(), start_new_session=True)
+    try:
+        pty = None
+        deadline = time.monotonic() + 120
+        while pty is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            found = re.match(r"pty: (/dev/\S+)", line)
+            pty = found.group(1) if found else None
+        assert pty, f"no 'pty:' line from west flash: {proc.stderr.read() if proc.poll() is not None else ''}"
+        # first client: the board powers up now, mpremote's keystrokes wait for its receiver
+        assert int(mpremote(pty, "import gc; print(gc.mem_free())")) > 9_000_000
+        # later clients find the running board (mpremote soft-resets it each time; a file on
+        # the internal-flash filesystem survives that)
+        mpremote(pty, "f = open('seen.txt', 'w'); f.write('41'); f.close()", timeout=60)
+        assert mpremote(pty, "print(int(open('seen.txt').read()) + 1)", timeout=60).strip() == "42"
+        assert proc.poll() is None, "the simulator ended with the client"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0 or proc.returncode == -signal.SIGTERM
+
+
+@pytest.mark.parametrize("board", fb.BOARDS)
+def test_twister_suites_pass_on_the_simulated_board(build_dir, board, tmp_path):
+    bdir = build_dir(board)
+    junit = tmp_path / "suites.xml"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs",
+           "-p", "no:cacheprovider", "--device-type", "sim", "--build-dir", str(bdir),
+           f"--junitxml={junit}", *(str(REPO / "tests" / "suites" / s) for s in SUITES)]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env_with_package(),
+                       timeout=1800)
+    tail = "\n".join(r.stdout.splitlines()[-25:])
+    assert r.returncode == 0, f"suites failed on {board}:\n{tail}\n{r.stderr[-2000:]}"
+    counts = dict((k, int(v)) for v, k in re.findall(r"(\d+) (passed|failed|skipped|error)", r.stdout))
+    assert counts.get("passed", 0) >= 10 and not counts.get("skipped") and not counts.get("failed"), tail
+    report = junit.read_text()
+    # the fallback suite ran: no chip, and MicroPython up on internal RAM
+    assert "test_fallback_absent" in report and "test_fallback_memtest" in report, report[:2000]
