@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from west_workspace import make_workspace
 import serial
 
 from h7psram.twister.config import DeviceConfig
@@ -198,6 +199,8 @@ def test_selftest_build_is_flashed_by_west_flash(selftest: DeviceImage, tmp_path
     monkeypatch.setenv("PATH", f"{bindir}:{Path(sys.executable).parent}:/usr/bin:/bin")
     if shutil.which("west") is None:
         pytest.skip("west not on PATH next to this Python")
+    # `west flash` is a command of this workspace's manifest: run it inside one.
+    monkeypatch.chdir(make_workspace(tmp_path / "ws"))
     image = dataclasses.replace(selftest, boot_done=None)
     config = DeviceConfig(type="hardware", serial=repl_peer.path, runner="openocd", base_timeout=5)
     dut = HardwareAdapter(config, image)

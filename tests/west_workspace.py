@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-_SKIP = shutil.ignore_patterns(".git", "build", "build-*", "__pycache__", ".pytest_cache", "*.egg-info")
+REPO = Path(__file__).resolve().parents[1]
+_SKIP = shutil.ignore_patterns(".git", "build", "build-*", "__pycache__", ".pytest_cache", "*.egg-info",
+                               "hwtest-out")
 
 
 def make_workspace(ws: Path) -> Path:
