@@ -13,7 +13,7 @@ import os
 
 from mpy_common import boot, build_dirs, repl_line
 
-FILL = ("exec('import gc\\nl=[]\\ntry:\\n while True: l.append(bytearray(200))\\n"
+FILL = ("exec('import gc\\nl=[]\\ntry:\\n while True: l.append(bytearray(4096))\\n"
         "except MemoryError: pass\\nprint(len(l), gc.mem_free())')")
 COLLECT = ("import time; t=time.ticks_us(); gc.collect(); "
            "print('us', time.ticks_diff(time.ticks_us(), t), 'free', gc.mem_free())")
@@ -32,7 +32,7 @@ def main() -> None:
     for board, bdir in build_dirs(args.boards).items():
         m, phase = boot(board, bdir / "firmware.elf")
         print(phase.row(board), flush=True)
-        fill = repl_line(m, "fill the heap with 200-byte bytearrays", FILL, 600)
+        fill = repl_line(m, "fill the heap with 4 KiB bytearrays", FILL, 600)
         print(fill.row(board), "<!--", fill.output.strip().splitlines()[-1], "-->", flush=True)
         col = repl_line(m, "`gc.collect()` on the full heap", COLLECT, 600)
         print(col.row(board), "<!--", col.output.strip().splitlines()[-1], "-->", flush=True)
