@@ -66,9 +66,11 @@ class UartEndpoint:
         self.wake()
 
     def wake(self) -> None:
+        if self._wake_w is None:
+            return
         try:
             os.write(self._wake_w, b"!")
-        except OSError:
+        except (OSError, TypeError):
             pass
 
     def output(self) -> bytes:
@@ -242,4 +244,14 @@ class UartEndpoint:
                 except OSError:
                     pass
         self._master = None
+        self._wake_r = self._wake_w = None
         self._in_fd = self._out_fd = None
+
+    def __del__(self) -> None:
+        # Machines are dropped without close() by tests and scripts; their pipes
+        # and ptys would pile up past select()'s 1024-descriptor limit.
+        try:
+            if getattr(self, "_wake_w", None) is not None:
+                self.close()
+        except Exception:
+            pass
