@@ -134,6 +134,9 @@ class Runner(ABC):
     program: ClassVar[str]  # the executable looked up on PATH
     install_hint: ClassVar[str]  # the command that installs it, e.g. "apt install dfu-util"
     summary: ClassVar[str] = ""
+    # What the runner can do, as Zephyr's RunnerCaps: "flash", and for GDB servers
+    # "debug", "debugserver", "attach" (runners/gdb.py).
+    commands: ClassVar[frozenset[str]] = frozenset({"flash"})
 
     def __init__(self, ctx: FlashContext, options: argparse.Namespace) -> None:
         self.ctx = ctx
@@ -176,6 +179,11 @@ class Runner(ABC):
     @abstractmethod
     def flash(self) -> None:
         """Write the build to the board; raise an H7Error on any failure."""
+
+    def debug(self, command: str) -> None:
+        """Run ``command`` (debug, debugserver, attach); only GDB-server runners can."""
+        able = sorted(name for name, cls in runner_classes().items() if command in cls.commands)
+        raise InputError(f"runner '{self.name}' cannot {command} (runners that can: {', '.join(able)})")
 
     def require(self, program: str | None = None, hint: str | None = None) -> str:
         """The full path of ``program`` on PATH, or ToolNotFound naming its package."""

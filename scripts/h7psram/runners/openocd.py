@@ -7,6 +7,11 @@ during attach")::
     openocd -f interface/stlink.cfg -f target/stm32h7x.cfg
             -c "reset_config srst_only connect_assert_srst"
             -c "program firmware.elf verify reset exit"
+
+As a GDB server (``west debug``/``debugserver``/``attach``) the reset line also
+says ``srst_nogate``: the H7's SWD port keeps working while NRST is low, so
+OpenOCD may talk to the core during the reset it holds, and halts it at the
+reset vector.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import argparse
 import re
 from pathlib import Path
 
-from h7psram.runners.core import FlashFailed, Runner, ToolFailed, VerifyMismatch, register
+from h7psram.runners.core import FlashFailed, ToolFailed, VerifyMismatch, register
+from h7psram.runners.gdb import GdbServerRunner
 
 # Characters that make a Tcl word need braces.
 _TCL_SPECIAL = re.compile(r'[\s{}\[\]$\\";]')
@@ -30,7 +36,7 @@ def tcl_word(text: str) -> str:
 
 
 @register
-class OpenOcdRunner(Runner):
+class OpenOcdRunner(GdbServerRunner):
     name = "openocd"
     program = "openocd"
     install_hint = "apt install openocd"
@@ -44,18 +50,31 @@ class OpenOcdRunner(Runner):
                             help="OpenOCD target config under target/ (default stm32h7x)")
         parser.add_argument("--adapter-speed", type=int, metavar="KHZ", help="SWD clock in kHz")
         parser.add_argument("--elf", help="program this ELF instead of the build's")
+        cls.add_debug_options(parser)
 
-    def command(self, elf: Path) -> list[str]:
+    def _probe_args(self) -> list[str]:
         cmd = [self.program, "-f", f"interface/{self.options.interface}.cfg"]
         if self.ctx.serial:
             cmd += ["-c", f"adapter serial {tcl_word(self.ctx.serial)}"]
         if self.options.adapter_speed:
             cmd += ["-c", f"adapter speed {self.options.adapter_speed}"]
-        cmd += [
-            "-f", f"target/{self.options.openocd_target}.cfg",
+        return cmd + ["-f", f"target/{self.options.openocd_target}.cfg"]
+
+    def command(self, elf: Path) -> list[str]:
+        cmd = self._probe_args() + [
             "-c", "reset_config srst_only connect_assert_srst",
             "-c", f"program {tcl_word(str(elf))} verify reset exit",
         ]
+        return cmd + self.ctx.tool_args
+
+    def server_command(self, command: str, port: int) -> list[str]:
+        cmd = self._probe_args() + [
+            "-c", "reset_config srst_only srst_nogate connect_assert_srst",
+            "-c", f"gdb_port {port}", "-c", "telnet_port disabled", "-c", "tcl_port disabled",
+            "-c", "init", "-c", "targets",
+        ]
+        if command != "attach":
+            cmd += ["-c", "reset halt"]
         return cmd + self.ctx.tool_args
 
     def flash(self) -> None:

@@ -7,6 +7,7 @@ pack (Keil.STM32H7xx_DFP), where the LQFP100 chip on both boards is
 
     pyocd pack install stm32h7a3vitx      # once
     pyocd flash -t stm32h7a3vitx -O connect_mode=under-reset firmware.elf
+    pyocd gdbserver -t stm32h7a3vitx --connect under-reset -p 3333   # west debug/debugserver/attach
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import re
 from pathlib import Path
 
 from h7psram.errors import InputError
-from h7psram.runners.core import FlashFailed, Runner, ToolFailed, register
+from h7psram.runners.core import FlashFailed, ToolFailed, register
+from h7psram.runners.gdb import GdbServerRunner
 
 # Board MCU name (``Board.mcu``) -> pyOCD target of the part fitted on these boards
 # (STM32H7A3VIT6: LQFP100, no SMPS, hence no "Q" suffix).
@@ -31,7 +33,7 @@ def pyocd_target_for(mcu: str) -> str:
 
 
 @register
-class PyOcdRunner(Runner):
+class PyOcdRunner(GdbServerRunner):
     name = "pyocd"
     program = "pyocd"
     install_hint = "pip install pyocd"
@@ -43,16 +45,25 @@ class PyOcdRunner(Runner):
         parser.add_argument("--frequency", metavar="HZ", help="SWD clock, e.g. 4000000 or 4M")
         parser.add_argument("--pack", help="CMSIS pack file to load the target from (instead of the installed packs)")
         parser.add_argument("--elf", help="program this ELF instead of the build's")
+        cls.add_debug_options(parser)
 
     def command(self, elf: Path) -> list[str]:
         cmd = [self.program, "flash", "-t", self.options.target, "-O", "connect_mode=under-reset"]
+        return self._with_probe_args(cmd) + self.ctx.tool_args + [str(elf)]
+
+    def server_command(self, command: str, port: int) -> list[str]:
+        cmd = [self.program, "gdbserver", "-t", self.options.target, "--connect", "under-reset",
+               "-p", str(port)]
+        return self._with_probe_args(cmd) + self.ctx.tool_args
+
+    def _with_probe_args(self, cmd: list[str]) -> list[str]:
         if self.ctx.serial:
             cmd += ["-u", self.ctx.serial]
         if self.options.frequency:
             cmd += ["-f", str(self.options.frequency)]
         if self.options.pack:
             cmd += ["--pack", self.options.pack]
-        return cmd + self.ctx.tool_args + [str(elf)]
+        return cmd
 
     def flash(self) -> None:
         self.require()

@@ -2,6 +2,10 @@
 
 The simulator runs in the foreground on this terminal, and its exit status is
 the command's (3 when the firmware faults; see docs/architecture.md).
+As a GDB server (``west debug -r sim``, ``debugserver``, ``attach``) it starts
+halted at the reset vector with its GDB stub on localhost (``--gdb PORT``);
+under ``debug`` and ``attach`` GDB owns the terminal, so the REPL UART goes on
+a pseudo-terminal unless --stdio asks otherwise.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from h7psram.runners.core import FlashFailed, Runner, ToolFailed, register
+from h7psram.runners.core import FlashFailed, ToolFailed, register
+from h7psram.runners.gdb import GdbServerRunner
 
 
 @register
-class SimRunner(Runner):
+class SimRunner(GdbServerRunner):
     name = "sim"
     program = sys.executable
     install_hint = "pip install -e . (the h7psram package provides the simulator)"
@@ -29,10 +34,11 @@ class SimRunner(Runner):
                             help="inject a PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B")
         parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
         parser.add_argument("--elf", help="run this ELF instead of the build's")
+        cls.add_debug_options(parser)
 
-    def command(self, elf: Path) -> list[str]:
+    def command(self, elf: Path, *, pty: bool | None = None) -> list[str]:
         cmd = [sys.executable, "-m", "h7psram.sim", "--board", self.ctx.build.board]
-        if self.options.pty:
+        if self.options.pty if pty is None else pty:
             cmd.append("--pty")
         if self.options.stdio:
             cmd.append("--stdio")
@@ -41,6 +47,13 @@ class SimRunner(Runner):
         if self.options.max_seconds is not None:
             cmd += ["--max-seconds", f"{self.options.max_seconds:g}"]
         return cmd + self.ctx.tool_args + [str(elf)]
+
+    def server_command(self, command: str, port: int) -> list[str]:
+        cmd = self.command(self.elf(), pty=self.options.pty or (command != "debugserver" and not self.options.stdio))
+        return cmd[:-1] + ["--gdb", str(port), cmd[-1]]
+
+    def server_env(self) -> dict[str, str] | None:
+        return self.env_with_package_path()
 
     def flash(self) -> None:
         elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
