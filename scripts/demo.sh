@@ -7,9 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 board=${1:-devebox_h7a3}
-west=(python3 -m west)
 
 bash scripts/setup-host.sh
+source scripts/venv.sh
+h7psram_activate
+west=(python3 -m west)
 
 if ! "${west[@]}" topdir >/dev/null 2>&1; then
     echo "demo: making $(dirname "$PWD") a west workspace"
