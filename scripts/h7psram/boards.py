@@ -79,6 +79,9 @@ class Psram:
     burst_page_boundary: str     # "cross" | "wrap": what a burst does at a page end
     read_id_max_hz: int          # fastest CLK for Read ID (0x9F)
     id_prescaler: int            # DCR2.PRESCALER while reading the ID
+    slow_read_max_hz: int = 33_000_000     # fastest CLK for 0x03 Read
+    qpi_fast_read_hz: int = 0              # fastest CLK for QPI 0x0B (0: no such command)
+    page_crossings_per_burst: int = 0      # page boundaries one burst may cross (0: no limit)
 
     @property
     def clock_hz(self) -> int:
@@ -275,6 +278,11 @@ class _BoardReader:
         return node.props[name].val
 
     @staticmethod
+    def optional_prop(node: edtlib.Node, name: str, absent):
+        prop = node.props.get(name)
+        return absent if prop is None else prop.val
+
+    @staticmethod
     def okay(node: edtlib.Node) -> bool:
         return node.status == "okay"
 
@@ -430,6 +438,9 @@ class _BoardReader:
             burst_page_boundary=self.prop(chip, "burst-page-boundary"),
             read_id_max_hz=id_max_hz,
             id_prescaler=self.prescaler_for(kernel_hz, id_max_hz, chip),
+            slow_read_max_hz=self.prop(chip, "slow-read-max-frequency"),
+            qpi_fast_read_hz=self.optional_prop(chip, "qpi-fast-read-max-frequency", 0),
+            page_crossings_per_burst=self.optional_prop(chip, "page-crossings-per-burst", 0),
         )
 
     @staticmethod

@@ -12,7 +12,11 @@ from test_octospi_support import (DCR1, DCR3, bring_up, build_copy_program, copi
                                   route_pins, set_copies)
 
 from h7psram.sim.machine import Machine
-from h7psram.sim.octospi import CCR, WCCR, WINDOW_BASE
+from h7psram.sim.octospi import CCR, WCCR
+from h7psram.boards import load_board
+
+# the OCTOSPI1 memory-mapped window, from the board devicetree
+WINDOW_BASE = load_board("devebox_h7a3").mmio_block("OCTOSPI1_MM").base
 
 SRAM_SRC = 0x24000000
 SRAM_BACK = 0x24010000

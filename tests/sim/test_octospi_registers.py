@@ -5,8 +5,12 @@ import pytest
 from test_octospi_support import (CR, DCR1, DLR, DR, FCR, IR, L1, L4, SR, TCF, RegisterDriver, bring_up, ccr,
                                   make_machine)
 
-from h7psram.sim.octospi import AR, CCR, DCR2, TCR, WINDOW_BASE
+from h7psram.sim.octospi import AR, CCR, DCR2, TCR
 from h7psram.sim.octospim import P1CR
+from h7psram.boards import load_board
+
+# the OCTOSPI1 memory-mapped window, from the board devicetree
+WINDOW_BASE = load_board("devebox_h7a3").mmio_block("OCTOSPI1_MM").base
 
 TEF, FTF, BUSY = 1 << 0, 1 << 2, 1 << 5
 

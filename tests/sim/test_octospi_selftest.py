@@ -14,7 +14,10 @@ from h7psram.boards import load_board
 from h7psram.selftest_build import build_selftest
 from h7psram.sim.faults import PsramFaults
 from h7psram.sim.machine import Machine
-from h7psram.sim.octospi import CR, DCR1, DCR3, DCR4, WCCR, WINDOW_BASE
+from h7psram.sim.octospi import CR, DCR1, DCR3, DCR4, WCCR
+
+# the OCTOSPI1 memory-mapped window, from the board devicetree
+WINDOW_BASE = load_board("devebox_h7a3").mmio_block("OCTOSPI1_MM").base
 
 BOARD = "devebox_h7a3"
 

@@ -8,7 +8,10 @@ from test_octospi_support import bring_up, build_copy_program, make_machine, rou
 
 from h7psram.errors import InputError
 from h7psram.sim.faults import PsramFaults
-from h7psram.sim.octospi import WINDOW_BASE
+from h7psram.boards import load_board
+
+# the OCTOSPI1 memory-mapped window, from the board devicetree
+WINDOW_BASE = load_board("devebox_h7a3").mmio_block("OCTOSPI1_MM").base
 
 SRAM_SRC, SRAM_BACK = 0x24000000, 0x24010000
 

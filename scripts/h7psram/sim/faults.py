@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 #: Read-ID answer used for `wrong-id`: a manufacturer byte that is not AP
-#: Memory's 0x0D (the rest as on the ESP-PSRAM64H of hardware-facts E.8).
+#: Memory's 0x0D (the rest as on the ESP-PSRAM64H in docs/hardware.md#psram).
 WRONG_ID = bytes([0x9D, 0x5D, 0x52, 0xA2, 0x64, 0x31, 0x91, 0x31])
-#: Known-good-die byte of a die that failed the factory test (hardware-facts E.8).
+#: Known-good-die byte of a die that failed the factory test (docs/hardware.md#psram).
 KGD_FAIL = 0x55
-#: Address bits the chip decodes: A[22:0] (hardware-facts E.2).
+#: Address bits the chip decodes: A[22:0] (docs/hardware.md#psram).
 ADDRESS_BITS = 23
 
 CLI_FORMS = "absent | wrong-id[=HEXBYTES] | bad-kgd | stuck-bit=N[:0|1] | short=A,B"

@@ -2,7 +2,7 @@
 
 Register layout from CMSIS core_cm7.h (MPU_Type at 0xE000ED90: TYPE, CTRL,
 RNR, RBAR, RASR and three RBAR/RASR alias pairs). Attribute decoding follows
-the ARMv7-M "TEX, C, B, and S encoding" table (hardware-facts G.1). The
+the ARMv7-M "TEX, C, B, and S encoding" table (docs/hardware.md#cortex-m7). The
 model is informational: unicorn does not enforce the MPU, but other models
 (the OCTOSPI window) ask it what the firmware configured.
 """

@@ -1,20 +1,17 @@
-"""OCTOSPI I/O manager (OCTOSPIM at 0x5200B400): which controller drives which port.
+"""OCTOSPI I/O manager (OCTOSPIM; base from the devicetree): which controller drives which port.
 
 Only the question the PSRAM model needs is answered here: does OCTOSPI1
 reach the pins of port 1 with CLK, NCS and IO[3:0]? Register layout, reset
-values and write masks: hardware-facts A.3.
+values and write masks: CMSIS-H7 `OCTOSPIM_TypeDef` and the SVD (docs/hardware.md).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .peripheral import RegisterBlock
 
 if TYPE_CHECKING:  # pragma: no cover
     from .machine import Machine
-
-OCTOSPIM_BASE = 0x5200B400
-OCTOSPIM_SIZE = 0x400
 
 CR, P1CR, P2CR = 0x00, 0x04, 0x08
 P1CR_RESET = 0x03010111
@@ -32,9 +29,10 @@ class Octospim(RegisterBlock):
     RESET = {CR: 0, P1CR: P1CR_RESET, P2CR: P2CR_RESET}
     WRITABLE = {CR: 0x00FF0001, P1CR: 0x07070333, P2CR: 0x07070333}
 
-    def __init__(self, machine: "Machine", base: int = OCTOSPIM_BASE, size: int = OCTOSPIM_SIZE) -> None:
+    def __init__(self, machine: "Machine", block: Any) -> None:
+        """`block`: the board's OCTOSPIM register block (devicetree node octospim)."""
         self._listeners: list[Callable[[], None]] = []
-        super().__init__(machine, base, size)
+        super().__init__(machine, block.base, block.size)
         for off in (CR, P1CR, P2CR):
             self.on_write(off, self._store_and_tell)
 

@@ -3,13 +3,14 @@
 The chip is modelled at the level of the wires: a burst starts when the
 controller pulls CE# low (`Psram.select`), every clock cycle carries one
 nibble on IO[3:0], and the chip decodes instruction, address, wait and data
-phases the way its truth table says (hardware-facts E.2). So a controller
+phases the way its truth table says (docs/hardware.md#psram). So a controller
 that sends a phase on the wrong number of lines, or with the wrong number of
 dummy cycles, gets what the real chip would give it: a command that is not
 understood, or data shifted by the missing or extra cycles. When both sides
 agree (the normal case) data moves in bulk, without per-cycle work.
 
-Part differences come from `PsramPart` (hardware-facts E.1-E.4, H.9). What
+Part differences come from `PsramPart`, built from the same devicetree bindings
+the driver's generated header uses (dts/bindings; docs/hardware.md#psram). What
 the datasheets forbid but do not describe the outcome of is recorded as a
 `Violation`; where the simulator gives such a case a data consequence, the
 choice is stated next to the code and in docs/simulator-octospi.md.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError
@@ -28,9 +30,9 @@ MIB = 1 << 20
 #: "chip absent reads 0xFF" is what firmware authors see on boards).
 FLOAT = 0xF
 
-DEFAULT_ID = bytes.fromhex("0d5d52a264319131")  # hardware-facts E.8 (koendv's ESP-PSRAM64H)
+DEFAULT_ID = bytes.fromhex("0d5d52a264319131")  # koendv's ESP-PSRAM64H (docs/hardware.md#psram)
 
-# Opcodes, hardware-facts E.2.
+# Opcodes (docs/hardware.md#psram).
 READ, FAST_READ, QUAD_READ = 0x03, 0x0B, 0xEB
 WRITE, QUAD_WRITE = 0x02, 0x38
 ENTER_QPI, EXIT_QPI = 0x35, 0xF5
@@ -40,7 +42,7 @@ WRAP_TOGGLE, READ_ID = 0xC0, 0x9F
 
 @dataclass(frozen=True)
 class PsramPart:
-    """Per-part limits (hardware-facts E.1, E.2, E.4)."""
+    """Per-part limits, as the devicetree bindings give them (docs/hardware.md#psram)."""
 
     name: str
     max_clock_hz: int
@@ -61,47 +63,83 @@ class PsramPart:
     id_bytes: bytes = DEFAULT_ID
 
 
-PARTS: dict[str, PsramPart] = {
-    "ESP-PSRAM64H": PsramPart("ESP-PSRAM64H", max_clock_hz=133_000_000, page_cross_max_hz=84_000_000,
-                              tcph_ns=50, read_id_max_hz=133_000_000),
-    "APS6404L-3SQR": PsramPart("APS6404L-3SQR", max_clock_hz=133_000_000, page_cross_max_hz=84_000_000,
-                               tcph_ns=18, read_id_max_hz=33_000_000, qpi_fast_read_hz=66_000_000,
-                               cross_once=True),
-    "APS6404L-3SQN": PsramPart("APS6404L-3SQN", max_clock_hz=133_000_000, page_cross_max_hz=0,
-                               tcph_ns=18, read_id_max_hz=33_000_000, qpi_fast_read_hz=66_000_000),
-    "LY68L6400": PsramPart("LY68L6400", max_clock_hz=144_000_000, page_cross_max_hz=84_000_000,
-                           tcph_ns=50, read_id_max_hz=144_000_000),
-    "IPS6404L": PsramPart("IPS6404L", max_clock_hz=104_000_000, page_cross_max_hz=84_000_000,
-                          tcph_ns=18, read_id_max_hz=104_000_000),
+#: binding property -> PsramPart field, for the per-part limits
+_BINDING_FIELDS = {
+    "max-frequency": "max_clock_hz", "page-cross-max-frequency": "page_cross_max_hz",
+    "tcem-ns": "tcem_ns", "tcph-ns": "tcph_ns", "read-id-max-frequency": "read_id_max_hz",
+    "slow-read-max-frequency": "slow_read_max_hz", "read-wait-cycles": "read_wait_cycles",
+    "qpi-fast-read-max-frequency": "qpi_fast_read_hz", "page-size": "page_size",
 }
+#: Die options named in the APS6404L ordering legend: R crosses pages (row-boundary
+#: crossing), N wraps inside the page (docs/hardware.md#psram).
+DIE_OPTIONS = {"APS6404L": {"-3SQR": "cross", "-3SQN": "wrap"}}
+
+
+def _part(name: str, values: dict[str, object]) -> PsramPart:
+    """A part from binding-style values (property name -> value)."""
+    fields: dict[str, object] = {f: int(values[prop]) for prop, f in _BINDING_FIELDS.items()  # type: ignore[call-overload]
+                                 if values.get(prop) is not None}
+    if values.get("burst-page-boundary") == "wrap":
+        fields["page_cross_max_hz"] = 0
+    fields["cross_once"] = values.get("page-crossings-per-burst") == 1
+    return PsramPart(name, **fields)  # type: ignore[arg-type]
+
+
+def parts_from_bindings(bindings_dir: Path | None = None) -> dict[str, PsramPart]:
+    """Every PSRAM part the bindings describe, with its die options, from the binding defaults."""
+    from devicetree import edtlib
+
+    from ..boards import dts_dir
+    folder = bindings_dir or dts_dir() / "bindings"
+    paths = {p.name: str(p) for p in sorted(folder.glob("*.yaml"))}
+    parts: dict[str, PsramPart] = {}
+    for path in paths.values():
+        if "include: qspi-psram.yaml" not in Path(path).read_text():
+            continue
+        binding = edtlib.Binding(path, paths)
+        specs = binding.prop2specs
+        if "part-name" not in specs or "jedec-id" not in specs:
+            continue
+        values = {prop: spec.default for prop, spec in specs.items()}
+        name = str(values["part-name"])
+        parts[name] = _part(name, values)
+        for suffix, boundary in DIE_OPTIONS.get(name, {}).items():
+            parts[name + suffix] = _part(name + suffix, {**values, "burst-page-boundary": boundary})
+    return parts
+
+
+PARTS: dict[str, PsramPart] = parts_from_bindings()
 
 
 def find_part(name: str) -> PsramPart:
-    """The table entry whose name starts `name` (e.g. "LY68L6400SLIT" -> LY68L6400)."""
+    """The part whose name starts `name`, or that `name` starts ("LY68L6400SLIT" -> LY68L6400)."""
     key = name.upper()
-    if key == "APS6404L":  # the datasheet that exists is the -3SQR (RBX) one
-        key = "APS6404L-3SQR"
+    if key in PARTS:
+        return PARTS[key]
     for part_name, part in PARTS.items():
-        if key.startswith(part_name):
+        if key.startswith(part_name) or part_name.startswith(key):
             return part
     raise InputError(f"psram part {name!r} is not modelled; known parts: {', '.join(PARTS)}")
 
 
 def part_for_board(psram: object) -> PsramPart:
-    """A part from the board's `Psram` description: table defaults, board values win."""
-    part = find_part(str(getattr(psram, "part")))
+    """The part of the board's `Psram` description: the values its devicetree node resolved to."""
+    values = {prop: getattr(psram, field, None) for prop, field in (
+        ("max-frequency", "max_clock_hz"), ("page-cross-max-frequency", "page_cross_max_hz"),
+        ("tcem-ns", "tcem_ns"), ("tcph-ns", "tcph_ns"), ("read-id-max-frequency", "read_id_max_hz"),
+        ("slow-read-max-frequency", "slow_read_max_hz"), ("read-wait-cycles", "read_wait_cycles"),
+        ("qpi-fast-read-max-frequency", "qpi_fast_read_hz"), ("page-size", "page_size"),
+        ("burst-page-boundary", "burst_page_boundary"),
+        ("page-crossings-per-burst", "page_crossings_per_burst"))}
+    part = _part(str(getattr(psram, "part")), values)
     changes: dict[str, object] = {}
-    for field in ("size", "page_size", "max_clock_hz", "page_cross_max_hz", "tcem_ns", "tcph_ns",
-                  "read_wait_cycles", "read_id_max_hz"):
-        value = getattr(psram, field, None)
-        if value is not None:
-            changes[field] = int(value)
-    if getattr(psram, "burst_page_boundary", None) == "wrap":   # non-RBX die
-        changes["page_cross_max_hz"] = 0
+    size = getattr(psram, "size", None)
+    if size:
+        changes["size"] = int(size)
     board_id = getattr(psram, "id_bytes", None)
     if board_id:
         board_id = bytes(board_id)
-        changes["id_bytes"] = board_id[:8] + part.id_bytes[len(board_id):]
+        changes["id_bytes"] = board_id[:8] + DEFAULT_ID[len(board_id):]
     return replace(part, **changes)
 
 
@@ -255,7 +293,7 @@ class Burst:
     def _lost(self, extra_cycles: int) -> bool:
         """A byte completing after tCEM is not retained / not read correctly.
 
-        hardware-facts E.5: CE# held low past tCEM blocks the internal refresh
+        docs/hardware.md#psram: CE# held low past tCEM blocks the internal refresh
         and data is lost. The datasheets do not say which data; the simulator
         loses the bytes of the burst that complete after tCEM (writes keep the
         old cell value, reads return 0x00).
@@ -356,7 +394,7 @@ class Burst:
         return 32 if self.chip.wrap32 else self.chip.part.page_size
 
     def _advance(self) -> None:
-        """Move the chip's address counter past one byte (hardware-facts E.3)."""
+        """Move the chip's address counter past one byte (docs/hardware.md#psram)."""
         nxt = self.addr + 1
         seg = self._segment()
         if nxt - self.segment_start < seg:

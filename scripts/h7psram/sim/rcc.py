@@ -32,7 +32,7 @@ RSR_POWER_ON = (1 << 21) | (1 << 22) | (1 << 23)
 RSR_SOFTWARE = (1 << 22) | (1 << 24)
 RSR_RMVF = 1 << 16
 
-#: peripheral -> (enable register, bit, reset register, bit); OCTOSPI bits per hardware-facts A.2
+#: peripheral -> (enable register, bit, reset register, bit); OCTOSPI bits per docs/hardware.md#memory-map
 CLOCK_BITS = {
     "OCTOSPI1": (AHB3ENR, 14, AHB3RSTR, 14),
     "OCTOSPI2": (AHB3ENR, 19, AHB3RSTR, 19),
@@ -139,5 +139,32 @@ class Rcc(RegisterBlock):
         return bool(self.regs.get(reg, 0) >> bit & 1)
 
     def octospi_kernel_source(self) -> str:
-        """CDCCIPR.OCTOSPISEL (bits 5:4), hardware-facts A.2."""
+        """CDCCIPR.OCTOSPISEL (bits 5:4), docs/hardware.md#memory-map."""
         return ("hclk", "pll1_q", "pll2_r", "per_ck")[(self.regs.get(CDCCIPR, 0) >> 4) & 3]
+
+    def octospi_kernel_hz(self, board: object) -> int:
+        """The OCTOSPI kernel clock OCTOSPISEL selects; 0 when the model cannot tell (per_ck).
+
+        Clocks are ideal: HCLK is the board's, a PLL output is computed from the
+        PLL registers the firmware wrote (PLLCKSELR.PLLSRC/DIVMx, PLLxDIVR
+        N/P/Q/R as laid out in the CMSIS header; the fractional part is ignored).
+        """
+        source = self.octospi_kernel_source()
+        if source == "hclk":
+            return int(getattr(board, "hclk_hz", 0) or 0)
+        if source == "pll1_q":
+            return self.pll_output_hz(1, 16, board)
+        if source == "pll2_r":
+            return self.pll_output_hz(2, 24, board)
+        return 0
+
+    def pll_output_hz(self, n: int, div_shift: int, board: object) -> int:
+        """Output of PLL`n` whose divider sits at `div_shift` in PLLnDIVR."""
+        cksel = self.regs.get(PLLCKSELR, 0)
+        ref = {0: 64_000_000, 1: 4_000_000, 2: int(getattr(board, "hse_hz", 0) or 0)}.get(cksel & 3, 0)
+        divm = (cksel >> (4 + 8 * (n - 1))) & 0x3F
+        divr = self.regs.get(PLL1DIVR + 8 * (n - 1), 0)
+        if not ref or not divm:
+            return 0
+        vco = ref // divm * ((divr & 0x1FF) + 1)
+        return vco // (((divr >> div_shift) & 0x7F) + 1)

@@ -1,0 +1,136 @@
+"""Which memory-mapped configurations the PSRAM does not survive, and why.
+
+Each rule names its source (docs/hardware.md); `unsafe_reasons` is what
+`MemoryMappedPaths.reevaluate` uses to pick the path for the window.
+"""
+from __future__ import annotations
+
+from .octospi_mm import CPU_ACCESS_GAP_CYCLES
+from .octospi_regs import CR, DCR3, DCR4, LPTR, TCEN, Phases
+from .psram import cycles_per_byte
+
+#: Widest single access the core makes to the window (LDRD/STRD, VLDR.64).
+MAX_ACCESS_BYTES = 8
+
+
+class HazardRules:
+    """Mixin of `Octospi`: the safety rules of memory-mapped mode."""
+
+    # -- memory-mapped mode: choosing the path ------------------------------------------------
+    def window_size(self) -> int:
+        return min(self.device_size, self.window_max)
+
+    def isolated_accesses(self) -> bool:
+        """Is every CPU access its own short burst (NCS released in between)?
+
+        True when the timeout counter releases NCS sooner than the next
+        CPU-issued access arrives (TCEN=1, 0 < LPTR <= CPU_ACCESS_GAP_CYCLES)
+        and no part of the window turns writes into back-to-back line
+        write-backs (write-back + bufferable MPU attribute).
+        """
+        lptr = self.reg(LPTR)
+        return bool(self.reg(CR) & TCEN) and 0 < lptr <= CPU_ACCESS_GAP_CYCLES and not any(self._wb_map)
+
+    def unsafe_reasons(self) -> tuple[list[str], list[str]]:
+        """(hazards, notes) of the current memory-mapped configuration.
+
+        Hazards are what the chip does not survive: they route the window
+        through the burst model. Notes break a datasheet minimum the model
+        gives no data consequence (tCPH, clock limits): they are recorded as
+        violations once, when the mapping is chosen.
+        """
+        reasons: list[str] = []
+        notes: list[str] = []
+        chip = self.psram
+        part = chip.part
+        clk = self.clk_hz()
+        period = 1e9 / clk
+        self._wb_map = self._scan_write_back()
+        problem = self.wiring_problem()
+        if problem:
+            reasons.append(problem)
+        if chip.faults.affects_array:
+            reasons.append("injected fault: " + chip.faults.describe())
+        if self.window_size() != part.size:
+            reasons.append(f"DEVSIZE gives a {self.window_size()}-byte window for a {part.size}-byte chip")
+        rd, wr = self.read_phases(), self.write_phases()
+        for label, ph, kind in (("read (CCR/TCR/IR)", rd, "read"), ("write (WCCR/WTCR/WIR)", wr, "write")):
+            bad, limit = self._format_problem(ph, kind)
+            if bad:
+                reasons.append(f"{label}: {bad}")
+            elif limit and clk > limit:
+                notes.append(f"{label}: CLK {clk / 1e6:.1f} MHz above the command's {limit / 1e6:.0f} MHz")
+        if not wr.dqse:
+            reasons.append("WCCR.DQSE=0: memory-mapped writes give a bus error (ES0478 2.7.8; docs/hardware.md#dqse)")
+        cpb = cycles_per_byte(rd.dlines or 4)
+        header = max(len(rd.header(0)), len(wr.header(0)))
+        csbound = (self.reg(DCR3) >> 16) & 0x1F
+        refresh = self.reg(DCR4)
+        segment = 32 if chip.wrap32 else part.page_size
+        isolated = self.isolated_accesses()
+        limits = []
+        if refresh:
+            limits.append(refresh + 4 + cpb - 1)
+        if isolated:
+            limits.append(header + MAX_ACCESS_BYTES * cpb)
+        if csbound and self.reg(CR) & TCEN and self.reg(LPTR):
+            # a burst ends at the CSBOUND boundary at the latest, with at most
+            # LPTR idle cycles between the accesses merged into it
+            limits.append(header + (1 << csbound) * (cpb + self.reg(LPTR)))
+        max_cycles = min(limits) if limits else 0
+        max_burst = max_cycles // cpb if max_cycles else None
+        if not (csbound and (1 << csbound) <= segment) and not isolated:
+            # (isolated aligned accesses of at most 8 bytes never reach a segment end)
+            crossing_ok = (not chip.wrap32 and part.page_cross_max_hz and clk <= part.page_cross_max_hz
+                           and not (part.cross_once and (max_burst is None or max_burst > part.page_size)))
+            if not crossing_ok:
+                reasons.append(f"bursts may cross a {segment}-byte page at {clk / 1e6:.1f} MHz without CSBOUND "
+                               f"<= {segment.bit_length() - 1} (docs/hardware.md#psram)")
+        if not max_cycles:
+            reasons.append("REFRESH=0 and NCS not released between accesses: CE# low time is unbounded, "
+                           f"tCEM {part.tcem_ns} ns can be exceeded (docs/hardware.md#psram)")
+        elif max_cycles * period > part.tcem_ns:
+            reasons.append(f"longest burst keeps CE# low {max_cycles * period:.0f} ns > tCEM {part.tcem_ns} ns")
+        if any(self._wb_map):
+            reasons.append("MPU: window is write-back cacheable + bufferable (koendv issue #1; docs/hardware.md#field-reports)")
+        if clk > part.max_clock_hz:
+            notes.append(f"CLK {clk / 1e6:.1f} MHz above the part's {part.max_clock_hz / 1e6:.0f} MHz")
+        if self.csht_ns() < part.tcph_ns:
+            notes.append(f"CSHT gives {self.csht_ns():.1f} ns CE# high < tCPH {part.tcph_ns} ns")
+        return reasons, notes
+
+    def _format_problem(self, ph: Phases, kind: str) -> tuple[str | None, int]:
+        """Does the chip, in its present mode, decode this format as a clean `kind` command?
+
+        Returns (problem, the command's clock limit).
+        """
+        if ph.dtr:
+            return "DTR phase on an SDR-only chip", 0
+        if not ph.dlines:
+            return "no data phase", 0
+        if ph.sioo:
+            return "SIOO=1: the chip has no continuous-read mode, the next command has no instruction", 0
+        chip = self.psram
+        burst = chip.select(self.clk_hz(), None, quiet=True)
+        burst.clock(ph.header(0))
+        cmd = burst.command
+        if not burst.aligned(ph.dlines, kind) or cmd is None or cmd.kind != kind:
+            mode = "QPI" if chip.qpi else "SPI"
+            if cmd is None:
+                return f"instruction 0x{ph.ir & 0xFF:02X} on {ph.ilines} line(s) is not a command in {mode} mode", 0
+            return (f"{cmd.name} (0x{cmd.opcode:02X}) in {mode} mode expects {cmd.addr_lines}-line address, "
+                    f"{cmd.wait} wait cycles, {cmd.data_lines}-line data; the controller sends something else"), 0
+        return None, cmd.max_hz or chip.part.max_clock_hz
+
+    def _scan_write_back(self) -> list[bool]:
+        mpu = getattr(self.machine, "mpu", None)
+        size = self.window_size()
+        step = 0x10000
+        if mpu is None:
+            return [False] * max(1, size // step)
+        flags = []
+        for off in range(0, max(size, step), step):
+            a = mpu.attributes(self.window_base + off)
+            flags.append(bool(a.cacheable and a.write_back and a.bufferable))
+        return flags
+
