@@ -57,6 +57,15 @@
 #define MICROPY_HW_USB_HS_IN_FS             (1)
 #define MICROPY_HW_USB_MSC                  (0)
 
+// GC mark stack entries hold block indices within one heap area. The stm32
+// port only widens them to 32 bits for boards that set MICROPY_HW_SDRAM_SIZE;
+// our heap is in PSRAM, so without this they would be 16-bit and every block
+// beyond 65536 x 16 bytes = 1 MiB into an area would be pushed truncated and
+// its subtree left unmarked (live objects freed by gc.collect()). Both heap
+// modes need it: the PSRAM area alone is 8 MiB = 524288 blocks.
+// memcheck's gc-stack rule checks the built ELF for it (docs/gc.md).
+#define MICROPY_GC_STACK_ENTRY_TYPE         uint32_t
+
 // GC heap. Split (default): internal AXI SRAM from the linker script's
 // _heap_start/_heap_end, plus the PSRAM as a second area through the
 // _gc_blocks_table_start/_end table. Single: the heap is the PSRAM window
