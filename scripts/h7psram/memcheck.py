@@ -12,7 +12,9 @@ of linker symbols and checks the rules the PSRAM design depends on:
   (.data/.bss and friends) are in internal RAM: the stack must keep working
   when the PSRAM does not, and interrupt handlers must never wait on it;
 * the vector table is at the start of flash, where the boot ROM looks;
-* no two allocated sections overlap, and no region holds more than its size.
+* no two allocated sections overlap, and no region holds more than its size;
+* the GC mark stack's entries (read from the DWARF debug information) are wide
+  enough to index every block of each heap area (``h7psram.gc_dwarf``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+from h7psram import gc_dwarf
 from h7psram.errors import CheckFailed, H7Error, InputError
 
 INTERNAL_RAM_KINDS = ("dtcm", "sram")
@@ -56,8 +59,11 @@ class Violation:
     address: int
     rule: str
 
+    #: the whole error line when the subject is not an address range (e.g. the GC stack rule)
+    text: Optional[str] = None
+
     def __str__(self) -> str:
-        return f"{self.subject} at 0x{self.address:08x}: {self.rule}"
+        return self.text or f"{self.subject} at 0x{self.address:08x}: {self.rule}"
 
 
 @dataclass
@@ -86,6 +92,10 @@ class Report:
     stack: Optional[Span] = None
     violations: list[Violation] = field(default_factory=list)
     split_heap: bool = False
+    #: rules that could not be checked, and why (printed as `warning:` lines)
+    warnings: list[str] = field(default_factory=list)
+    #: MICROPY_GC_STACK_ENTRY_TYPE's width in bits, from DWARF; None when unknown
+    gc_stack_entry_bits: Optional[int] = None
 
     @property
     def ok(self) -> bool:
@@ -101,6 +111,8 @@ class Report:
             "board": self.board,
             "ok": self.ok,
             "split_heap": self.split_heap,
+            "gc_stack_entry_bits": self.gc_stack_entry_bits,
+            "warnings": list(self.warnings),
             "regions": [
                 {"name": r.name, "kind": r.kind, "start": r.start, "end": r.end - 1,
                  "size": r.size, "used": r.used, "used_percent": round(r.percent, 1)}
@@ -129,6 +141,10 @@ class Report:
             s = self.stack
             lines.append(f"stack        0x{s.start:08x}..0x{s.end:08x} ({_human(s.size)}) "
                          f"in {_region_name(self.regions, s.start, s.end)}")
+        if self.gc_stack_entry_bits:
+            lines.append(f"gc stack     {self.gc_stack_entry_bits}-bit entries (DWARF)")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
         for v in self.violations:
             lines.append(f"error: {v}")
         if self.ok:
@@ -169,6 +185,8 @@ class _Elf:
     sections: list[tuple[str, int, int, int, int, int, bytes | None]]
     # (name, flags, type_is_nobits, addr, size, lma, data)
     symbols: dict[str, int]
+    gc_stack: Optional["gc_dwarf.GcStack"] = None
+    gc_stack_missing: str = ""
 
 
 def _load_elf(path: Path) -> _Elf:
@@ -233,11 +251,12 @@ def _load_elf(path: Path) -> _Elf:
                     break
             data = None if nobits else blob[h["sh_offset"]:h["sh_offset"] + size]
             sections.append((sec.name, h["sh_flags"], nobits, addr, size, lma, data))
+        gc_stack, gc_stack_missing = gc_dwarf.read_gc_stack(elf)
     except InputError:
         raise
     except (ELFError, struct.error, ValueError, KeyError, IndexError, AssertionError) as e:
         raise InputError(f"{path}: corrupt or truncated ELF ({e})") from None
-    return _Elf(sections, symbols)
+    return _Elf(sections, symbols, gc_stack, gc_stack_missing)
 
 
 # The only symbols the rules look at. A MicroPython ELF has thousands; decoding
@@ -323,6 +342,8 @@ def check_elf(elf_path: os.PathLike | str, board) -> Report:
         v.append(Violation("_gc_blocks_table_start", sym["_gc_blocks_table_start"],
                            f"no GC area in the PSRAM window ({_window(psram)})"))
 
+    _gc_stack_width(elf, report, heap_spans)
+
     # Stack.
     if "_sstack" in sym and "_estack" in sym:
         report.stack = Span("_sstack.._estack", sym["_sstack"], sym["_estack"], "stack")
@@ -382,6 +403,26 @@ def check_elf(elf_path: os.PathLike | str, board) -> Report:
         v.append(Violation(vec[0], vec[1], f"vector table must be at the start of flash "
                                            f"(0x{flash[0].start:08x})"))
     return report
+
+
+def _gc_stack_width(elf: _Elf, report: Report, heap_spans: list[Span]) -> None:
+    """Every block index of every heap area must fit in one GC mark-stack entry."""
+    areas = [s for s in heap_spans if s.end > s.start]
+    if not areas:
+        return
+    gs = elf.gc_stack
+    if gs is None:
+        report.warnings.append(f"GC mark stack width not checked: {elf.gc_stack_missing}")
+        return
+    report.gc_stack_entry_bits = gs.entry_bits
+    for s in areas:
+        blocks = gs.blocks_in_area(s.size)
+        if blocks > gs.max_blocks():
+            where = _containing(report.regions, s.start, s.end)
+            area = f"{where.name} heap area" if where else f"heap area {s.name}"
+            msg = (f"GC mark stack entries are {gs.entry_bits}-bit but the {area} has {blocks} "
+                   f"blocks (needs 32-bit MICROPY_GC_STACK_ENTRY_TYPE)")
+            report.violations.append(Violation("gc_block_stack", s.start, msg, text=msg))
 
 
 def _window(psram: list[RegionUse]) -> str:

@@ -29,6 +29,28 @@ __attribute__((section(".gc_blocks"), used))
 gc_block_t gc_blocks[] = { GC_BLOCKS };
 #endif
 
+#ifdef GC_STACK_ENTRY_TYPE
+/* MicroPython's memory state as py/mpstate.h lays it out, reduced to what the
+   GC mark-stack rule reads from the debug information. */
+typedef GC_STACK_ENTRY_TYPE gc_stack_entry_t;
+typedef struct _mp_state_mem_area_t {
+    struct _mp_state_mem_area_t *next;
+    unsigned char *gc_alloc_table_start;
+    unsigned gc_alloc_table_byte_len;
+#ifdef GC_FINALISER
+    unsigned char *gc_finaliser_table_start;
+#endif
+    unsigned char *gc_pool_start;
+    unsigned char *gc_pool_end;
+} mp_state_mem_area_t;
+typedef struct _mp_state_mem_t {
+    mp_state_mem_area_t area;
+    int gc_stack_overflow;
+    gc_stack_entry_t gc_block_stack[64];
+} mp_state_mem_t;
+mp_state_mem_t mp_state_mem;
+#endif
+
 #ifdef OVERLAP
 __attribute__((section(".overlapping"), used)) int clash[8] = { 1 };
 #endif
@@ -37,6 +59,9 @@ void Reset_Handler(void) {
     for (;;) {
         counter++;
         zeroed[counter & 63] += counter;
+#ifdef GC_STACK_ENTRY_TYPE
+        mp_state_mem.gc_block_stack[counter & 63] = counter;
+#endif
     }
 }
 """
@@ -76,6 +101,9 @@ class Layout:
     gc_blocks: str | None = None  # C initialiser list for the split-heap table
     extra_sections: str = ""
     defines: list[str] = field(default_factory=list)
+    #: C type of the GC mark-stack entries (e.g. "unsigned short"); None: no mp_state_mem_t
+    gc_stack_entry: str | None = None
+    debug: bool = False  # compile with -g (DWARF)
 
 
 def regions_for(board):
@@ -101,6 +129,10 @@ def build_elf(tmp: Path, board, layout: Layout, name: str = "fw") -> Path:
         gc_table = ("_gc_blocks_table_start = .; KEEP(*(.gc_blocks)) "
                     "_gc_blocks_table_end = .;")
         defines.append(f"-DGC_BLOCKS={layout.gc_blocks}")
+    if layout.gc_stack_entry is not None:
+        defines += [f"-DGC_STACK_ENTRY_TYPE={layout.gc_stack_entry}", "-DGC_FINALISER"]
+    if layout.debug:
+        defines.append("-g")
     symbols = "\n".join(s for s in (layout.heap, layout.stack) if s)
     ld = tmp / f"{name}.ld"
     ld.write_text(SCRIPT.format(data_region=layout.data_region, gc_table=gc_table,

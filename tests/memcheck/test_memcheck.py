@@ -223,3 +223,74 @@ def test_symbol_names_stored_as_tails_of_longer_names_are_found():
     assert found["_heap_start"] == 0x90000000
     assert found["_heap_end"] == 0x90800000
     assert "h7psram_heap_start" not in found
+
+
+# --- GC mark-stack width, read from DWARF -----------------------------------------------------
+
+#: blocks MicroPython's gc_setup_area makes of 8 MiB with the finaliser table:
+#: ATB bytes = (8 MiB - 1 gap byte) * 8 / (8 + 4 + 512) bits, 4 blocks per ATB byte
+PSRAM_BLOCKS = 512_280
+NARROW = ("error: GC mark stack entries are 16-bit but the psram heap area has 512280 blocks "
+          "(needs 32-bit MICROPY_GC_STACK_ENTRY_TYPE)")
+
+
+def test_16_bit_gc_stack_entries_are_refused_for_the_psram_heap(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(gc_stack_entry="unsigned short", debug=True), name="gc")
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 1, res.stdout + res.stderr
+    errors = [line for line in res.stdout.splitlines() if line.startswith("error:")]
+    assert errors == [NARROW], res.stdout
+    report = memcheck.check_elf(elf, board)
+    assert report.gc_stack_entry_bits == 16
+
+
+def test_32_bit_gc_stack_entries_pass(tmp_path, board):
+    # "fw.c": the struct is found outside the preferred compile units too
+    elf = build_elf(tmp_path, board, Layout(gc_stack_entry="unsigned int", debug=True))
+    res = run_cli("--elf", elf, "--board", BOARD, "--format", "json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    data = json.loads(res.stdout)
+    assert data["ok"] and data["gc_stack_entry_bits"] == 32 and data["warnings"] == []
+
+
+def test_no_debug_information_is_said_not_passed_silently(tmp_path, board):
+    elf = build_elf(tmp_path, board, Layout(gc_stack_entry="unsigned short"))
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert ("warning: GC mark stack width not checked: no debug information (DWARF) in the ELF"
+            in res.stdout.splitlines()), res.stdout
+    assert "gc stack" not in res.stdout
+
+
+def test_debug_information_without_micropython_state_is_said(tmp_path, board):
+    report = memcheck.check_elf(build_elf(tmp_path, board, Layout(debug=True)), board)
+    assert report.ok and report.gc_stack_entry_bits is None
+    assert report.warnings == ["GC mark stack width not checked: the debug information has no "
+                               "mp_state_mem_t with gc_block_stack (not a MicroPython ELF?)"]
+
+
+def test_split_heap_names_only_the_area_too_large_for_16_bit(tmp_path, board):
+    r = regions_for(board)
+    table = f"{{(unsigned char *)0x{r['psram'].start:x}u, 0x{r['psram'].size:x}u}}, {{0, 0}}"
+    elf = build_elf(tmp_path, board, Layout(
+        heap="_heap_start = ORIGIN(SRAM) + 16K; _heap_end = ORIGIN(SRAM) + LENGTH(SRAM);",
+        gc_blocks=table, gc_stack_entry="unsigned short", debug=True), name="mpstate")
+    report = memcheck.check_elf(elf, board)
+    # the internal area (1 MiB - 16 KiB, 63 488 blocks) fits 16-bit indices; the PSRAM does not
+    assert [str(v) for v in report.violations] == [NARROW[len("error: "):]], report.format_text()
+
+
+@pytest.mark.parametrize("area_bytes, blocks, ok", [
+    (1_073_153, 65_536, True),    # indices 0..65535: the largest area 16-bit entries can index
+    (1_073_284, 65_544, False),   # two ATB bytes (8 blocks) more
+])
+def test_16_bit_limit_is_65536_blocks(tmp_path, board, area_bytes, blocks, ok):
+    r = regions_for(board)
+    elf = build_elf(tmp_path, board, Layout(
+        heap=f"_heap_start = ORIGIN(PSRAM); _heap_end = ORIGIN(PSRAM) + {area_bytes};",
+        gc_stack_entry="unsigned short", debug=True))
+    report = memcheck.check_elf(elf, board)
+    assert report.ok is ok, report.format_text()
+    if not ok:
+        assert f"has {blocks} blocks" in str(report.violations[0])
+    assert r["psram"].size > area_bytes
