@@ -13,7 +13,15 @@ Guarantees this module gives its callers:
   error names the module, the patch and the file that conflicts;
 * when writing fails half-way (another process changed a tree between the check and the
   write), what was already written is reversed, so the trees end as they started;
-* ``clean`` reverses only our own patches, so unrelated local edits survive.
+* ``clean`` reverses only our own patches, so unrelated local edits survive;
+* every path a patch names (old and new names, renames and copies) must resolve inside
+  its module's tree with symlinks followed, or the patch is refused before any verb
+  touches anything;
+* apply and clean are journaled: before a module is written, the files the patches touch
+  are copied into a journal in the module's git directory, and the journals are dropped
+  only when every module is written. A run that is killed half-way leaves its journals
+  behind, and the next apply, clean or clean --force first puts those files back, so the
+  trees end as they started (``list`` reports the interrupted run and changes nothing).
 
 Library functions take a mapping ``module name -> working tree path`` so they are usable
 and testable without a west workspace; the ``west patch`` command builds that mapping from
@@ -25,8 +33,11 @@ from __future__ import annotations
 import codecs
 import datetime as _dt
 import hashlib
+import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +52,7 @@ from h7psram.errors import CheckFailed, InputError
 APPLIED = "applied"
 NOT_APPLIED = "not applied"
 CONFLICTS = "conflicts"
+BAD_CHECKSUM = "bad checksum"   # list only: apply and clean refuse such a patch outright
 
 _REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "path": str,
@@ -114,6 +126,8 @@ class Outcome:
 
     changed: dict[str, list[PatchEntry]] = field(default_factory=dict)
     skipped: list[PatchEntry] = field(default_factory=list)
+    # (module, "apply" | "clean") for each run found interrupted and rolled back first
+    recovered: list[tuple[str, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- loading
@@ -126,13 +140,16 @@ def load_patch_set(yml: Path | str, base: Path | str | None = None) -> PatchSet:
     form. Patch files are checked for existence here; checksums in verify_checksums().
     """
     yml = Path(yml)
-    base = Path(base) if base is not None else yml.parent
+    # Absolute, because git runs with -C <module> and would read a relative path from there.
+    base = (Path(base) if base is not None else yml.parent).absolute()
     name = _display(yml)
     try:
         text = yml.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{name}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
+        raise InputError(f"{name}: cannot read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
         raise InputError(f"{name}: cannot read: {err}") from None
     try:
         doc = yaml.safe_load(text)
@@ -187,7 +204,11 @@ def _parse_entry(name: str, base: Path, index: int, item: Any) -> PatchEntry:
         raise InputError(f"{where}: field 'path' must be relative to the patches "
                          f"directory without '..': '{rel}'")
     file = base / pure
-    if not file.is_file():
+    try:
+        found = file.is_file()
+    except OSError as err:  # e.g. a name longer than the file system allows
+        raise InputError(f"{where}: field 'path': {err.strerror}: '{rel[:80]}'") from None
+    if not found:
         raise InputError(f"{where}: field 'path': patch file {_display(file)} not found")
 
     sha = item["sha256sum"]
@@ -253,9 +274,11 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def verify_checksums(patch_set: PatchSet, entries: Sequence[PatchEntry]) -> None:
-    """Raise InputError for the first patch file whose SHA-256 is not the listed one."""
+def checksum_problems(patch_set: PatchSet,
+                      entries: Sequence[PatchEntry]) -> dict[int, str]:
+    """entry index -> what is wrong with its file's SHA-256 (nothing for a good one)."""
     name = _display(patch_set.yml)
+    problems: dict[int, str] = {}
     for e in entries:
         try:
             actual = sha256_of(e.file)
@@ -263,8 +286,15 @@ def verify_checksums(patch_set: PatchSet, entries: Sequence[PatchEntry]) -> None
             raise InputError(f"{name}: patches[{e.index}]: cannot read {_display(e.file)}: "
                              f"{err.strerror}") from None
         if actual != e.sha256sum:
-            raise InputError(f"{name}: patches[{e.index}]: sha256sum mismatch for "
-                             f"{e.path}: listed {e.sha256sum}, file has {actual}")
+            problems[e.index] = (f"{name}: patches[{e.index}]: sha256sum mismatch for "
+                                 f"{e.path}: listed {e.sha256sum}, file has {actual}")
+    return problems
+
+
+def verify_checksums(patch_set: PatchSet, entries: Sequence[PatchEntry]) -> None:
+    """Raise InputError for the first patch file whose SHA-256 is not the listed one."""
+    for problem in checksum_problems(patch_set, entries).values():
+        raise InputError(problem)
 
 
 # --------------------------------------------------------------------------- git
@@ -332,7 +362,7 @@ def check_module_trees(patch_set: PatchSet, entries: Sequence[PatchEntry],
         where = f"{name}: patches[{e.index}]: module '{e.module}'"
         if e.module not in modules:
             raise InputError(f"{where} is not a project of the west manifest")
-        tree = Path(modules[e.module])
+        tree = Path(modules[e.module]).absolute()
         if not tree.is_dir():
             raise InputError(f"{where} is not checked out at {_display(tree)} "
                              "(run 'west update')")
@@ -355,6 +385,28 @@ def check_readable(patch_set: PatchSet, entries: Sequence[PatchEntry],
         if res.returncode != 0:
             raise InputError(f"{name}: patches[{e.index}]: {e.path} is not a patch git apply "
                              f"can read: {_conflict_detail(res.stderr)}")
+        _check_confined(name, e, trees[e.module])
+
+
+def _check_confined(name: str, e: PatchEntry, tree: Path) -> None:
+    """Refuse a patch naming a path that leaves its module, directly or through a symlink.
+
+    git apply refuses such paths itself, but clean --force acts on the names alone, and
+    the journal copies them; so every verb checks them first.
+    """
+    top = tree.resolve()
+    for rel in files_touched(tree, e.file, with_sources=True):
+        pure = PurePosixPath(rel)
+        inside = not pure.is_absolute() and ".." not in pure.parts
+        if inside:
+            try:
+                inside = (tree / pure).resolve().is_relative_to(top)
+            except (OSError, RuntimeError):  # a symlink loop, a name too long
+                inside = False
+        if not inside:
+            raise InputError(f"{name}: patches[{e.index}]: {e.path} names '{rel}', which is "
+                             f"outside module '{e.module}' ({_display(tree)}) once symlinks "
+                             "are followed; refusing the patch, nothing was changed")
 
 
 def _by_module(entries: Sequence[PatchEntry]) -> dict[str, list[PatchEntry]]:
@@ -432,10 +484,18 @@ def patch_states(patch_set: PatchSet, modules: Mapping[str, Path],
     _check_selection(patch_set, only, modules)
     trees = check_module_trees(patch_set, entries, modules)
     check_readable(patch_set, entries, trees)
+    left = [m for m, t in modules.items() if _journal_dir(Path(t)) is not None
+            and _journal_dir(Path(t)).is_dir()]
+    if left:
+        raise CheckFailed(f"{_display(patch_set.yml)}: an interrupted 'west patch' run left "
+                          f"module {', '.join(repr(m) for m in left)} half-written; "
+                          "'west patch apply' or 'west patch clean' puts it back first")
     states: dict[int, PatchStatus] = {}
     for module, group in _by_module(entries).items():
         for status in _classify_forward(trees[module], group):
             states[status.entry.index] = status
+    for index, problem in checksum_problems(patch_set, entries).items():
+        states[index] = PatchStatus(states[index].entry, BAD_CHECKSUM, problem)
     return [states[e.index] for e in entries]
 
 
@@ -484,10 +544,11 @@ def _run(patch_set: PatchSet, modules: Mapping[str, Path], only: Iterable[str] |
     trees = check_module_trees(patch_set, entries, modules)
     verify_checksums(patch_set, entries)
     check_readable(patch_set, entries, trees)
+    recovered = recover_interrupted(modules)
 
     wanted_state = APPLIED if reverse else NOT_APPLIED
     classify = _classify_reverse if reverse else _classify_forward
-    outcome = Outcome()
+    outcome = Outcome(recovered=recovered)
     plan: list[tuple[str, Path, list[PatchEntry]]] = []
     conflicts: list[str] = []
     for module, group in _by_module(entries).items():
@@ -508,15 +569,30 @@ def _run(patch_set: PatchSet, modules: Mapping[str, Path], only: Iterable[str] |
                           + "; ".join(conflicts))
 
     done: list[tuple[str, Path, list[PatchEntry]]] = []
-    for module, tree, todo in plan:
-        res = _git_apply(tree, [e.file for e in todo], reverse=reverse)
-        if res.returncode != 0:
-            _roll_back(patch_set, done, reverse=reverse, failed=module,
-                       why=_conflict_detail(res.stderr))
-        done.append((module, tree, todo))
-        outcome.changed[module] = todo
-        if on_module_done is not None:
-            on_module_done(module, tree, outcome.changed[module])
+    journals: list[Path] = []
+    try:
+        for module, tree, todo in plan:
+            paths: list[str] = []
+            for e in todo:
+                paths.extend(p for p in files_touched(tree, e.file) if p not in paths)
+            journals.append(_write_journal(tree, "clean" if reverse else "apply", paths))
+            done.append((module, tree, todo))
+            res = _git_apply(tree, [e.file for e in todo], reverse=reverse)
+            if res.returncode != 0:
+                _roll_back(patch_set, done, reverse=reverse, failed=module,
+                           why=_conflict_detail(res.stderr))
+            outcome.changed[module] = todo
+            if on_module_done is not None:
+                on_module_done(module, tree, todo)
+    except KeyboardInterrupt:
+        # Ctrl-C: undo now rather than at the next run (kill -9 leaves that to the journal).
+        for _module, tree, _todo in reversed(done):
+            _restore_journal(tree)
+        raise CheckFailed(f"{_display(patch_set.yml)}: interrupted; rolled back, nothing "
+                          "was changed") from None
+    # Every module is written: only now may the journals go (one rename each).
+    for journal in journals:
+        _drop_journal(journal)
     return outcome
 
 
@@ -524,32 +600,152 @@ def _roll_back(patch_set: PatchSet, done: list[tuple[str, Path, list[PatchEntry]
                reverse: bool, failed: str, why: str) -> None:
     name = _display(patch_set.yml)
     stuck: list[str] = []
-    for module, tree, todo in reversed(done):
-        res = _git_apply(tree, [e.file for e in todo], reverse=not reverse)
-        if res.returncode != 0:
-            stuck.append(f"'{module}' ({_conflict_detail(res.stderr)})")
+    for module, tree, _todo in reversed(done):
+        try:
+            _restore_journal(tree)
+        except OSError as err:
+            stuck.append(f"'{module}' ({err})")
     verb = "cleaning" if reverse else "applying"
     if stuck:
         raise CheckFailed(f"{name}: {verb} module '{failed}' failed at {why}, and rolling "
                           f"back failed for {', '.join(stuck)}: check these trees by hand")
-    rolled = ", ".join(f"'{m}'" for m, _, _ in done) or "none"
+    rolled = ", ".join(f"'{m}'" for m, _, _ in done[:-1]) or "none"
     raise CheckFailed(f"{name}: {verb} module '{failed}' failed at {why} (the tree changed "
                       f"after the check?); rolled back modules already done: {rolled}")
 
 
-def files_touched(tree: Path, patch: Path) -> list[str]:
-    """Every path a patch writes, including the old name of a renamed file."""
+# --------------------------------------------------------------------------- journal
+#
+# A journal is <module git dir>/h7psram-patch-journal/: "index.json" lists every path the
+# run will write with the name of its saved copy under "files/" (None: the path did not
+# exist). It is built as ...journal.tmp and renamed into place, so a journal either is
+# complete or does not exist; it is removed by renaming it to ...journal.old first.
+
+_JOURNAL = "h7psram-patch-journal"
+
+
+def _journal_dir(tree: Path) -> Path | None:
+    res = _git(tree, "rev-parse", "--absolute-git-dir")
+    if res.returncode != 0:
+        return None
+    return Path(res.stdout.strip()) / _JOURNAL
+
+
+def _write_journal(tree: Path, verb: str, paths: Sequence[str]) -> Path:
+    journal = _journal_dir(tree)
+    assert journal is not None  # check_module_trees made sure the tree is a repository
+    tmp = journal.with_name(_JOURNAL + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "files").mkdir(parents=True)
+    records: list[dict[str, Any]] = []
+    new_dirs: list[str] = []
+    for n, rel in enumerate(paths):
+        target = tree / rel
+        rec: dict[str, Any] = {"path": rel, "copy": None, "mode": None, "link": None}
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            parent = PurePosixPath(rel).parent
+            while parent != PurePosixPath(".") and not (tree / parent).exists():
+                if str(parent) not in new_dirs:
+                    new_dirs.append(str(parent))
+                parent = parent.parent
+        else:
+            if stat.S_ISLNK(st.st_mode):
+                rec["link"] = os.readlink(target)
+            elif stat.S_ISREG(st.st_mode):
+                rec["copy"] = f"{n:06d}"
+                rec["mode"] = stat.S_IMODE(st.st_mode)
+                shutil.copyfile(target, tmp / "files" / rec["copy"])
+        records.append(rec)
+    new_dirs.sort(key=lambda d: -len(PurePosixPath(d).parts))
+    index = tmp / "index.json"
+    with open(index, "w", encoding="utf-8") as f:
+        json.dump({"verb": verb, "files": records, "new_dirs": new_dirs}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, journal)
+    return journal
+
+
+def _drop_journal(journal: Path) -> None:
+    old = journal.with_name(_JOURNAL + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(journal, old)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _restore_journal(tree: Path) -> str | None:
+    """Put back every file a journaled run saved; returns its verb, None without a journal.
+
+    Running it again after it was itself interrupted gives the same result.
+    """
+    journal = _journal_dir(tree)
+    if journal is None:
+        return None
+    for stale in (_JOURNAL + ".tmp", _JOURNAL + ".old"):  # never complete / already done
+        shutil.rmtree(journal.with_name(stale), ignore_errors=True)
+    if not journal.is_dir():
+        return None
+    doc = json.loads((journal / "index.json").read_text(encoding="utf-8"))
+    for rec in doc["files"]:
+        target = tree / rec["path"]
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        if rec["copy"] is None and rec["link"] is None:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rec["link"] is not None:
+            os.symlink(rec["link"], target)
+            continue
+        tmp = target.with_name(target.name + ".h7psram-restore")
+        shutil.copyfile(journal / "files" / rec["copy"], tmp)
+        os.chmod(tmp, rec["mode"])
+        os.replace(tmp, target)
+    for d in doc["new_dirs"]:
+        try:
+            (tree / d).rmdir()
+        except OSError:
+            pass  # not empty (the user put something there) or already gone
+    _drop_journal(journal)
+    return str(doc["verb"])
+
+
+def recover_interrupted(modules: Mapping[str, Path]) -> list[tuple[str, str]]:
+    """Roll back what an interrupted apply or clean left; returns (module, verb) pairs.
+
+    The journals of one run are dropped only after every module was written, so finding
+    any means the whole run is undone.
+    """
+    undone: list[tuple[str, str]] = []
+    for module, tree in modules.items():
+        tree = Path(tree)
+        if not (tree / ".git").exists():
+            continue
+        verb = _restore_journal(tree)
+        if verb is not None:
+            undone.append((module, verb))
+    return undone
+
+
+def files_touched(tree: Path, patch: Path, *, with_sources: bool = False) -> list[str]:
+    """Every path a patch writes, including the old name of a renamed file.
+
+    ``with_sources`` adds the files copies are made from, which are only read.
+    """
     res = _git(tree, "apply", "--numstat", "-z", str(patch))
     if res.returncode != 0:
         raise InputError(f"{_display(patch)}: git apply cannot parse it: "
                          f"{_conflict_detail(res.stderr)}")
     # Records are "added\tdeleted\tpath"; for a rename git reports only the new name.
     paths = [rec.split("\t", 2)[2] for rec in res.stdout.split("\0") if rec.count("\t") >= 2]
+    heads = ("rename from ", "copy from ") if with_sources else ("rename from ",)
     for line in patch.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith("rename from "):
-            old = _unquote(line[len("rename from "):])
-            if old not in paths:
-                paths.append(old)
+        for head in heads:
+            if line.startswith(head):
+                old = _unquote(line[len(head):])
+                if old not in paths:
+                    paths.append(old)
     return paths
 
 
@@ -575,7 +771,7 @@ def restore_pinned(patch_set: PatchSet, modules: Mapping[str, Path],
     trees = check_module_trees(patch_set, entries, modules)
     verify_checksums(patch_set, entries)
     check_readable(patch_set, entries, trees)
-    outcome = Outcome()
+    outcome = Outcome(recovered=recover_interrupted(modules))
     for module, group in _by_module(entries).items():
         tree = trees[module]
         rev = revisions.get(module, "HEAD")
@@ -593,7 +789,7 @@ def restore_pinned(patch_set: PatchSet, modules: Mapping[str, Path],
                 raise CheckFailed(f"module '{module}' ({_display(tree)}): git checkout "
                                   f"failed: {res.stderr.strip().splitlines()[0]}")
         for p in paths:
-            if p not in tracked and (tree / p).is_file():
+            if p not in tracked and ((tree / p).is_file() or (tree / p).is_symlink()):
                 (tree / p).unlink()
         outcome.changed[module] = group
         if on_module_done is not None:
@@ -605,4 +801,5 @@ __all__ = [
     "APPLIED", "NOT_APPLIED", "CONFLICTS", "PatchEntry", "PatchSet", "PatchStatus",
     "Outcome", "load_patch_set", "verify_checksums", "check_module_trees", "patch_states",
     "apply_patches", "clean_patches", "restore_pinned", "files_touched", "sha256_of",
+    "recover_interrupted", "checksum_problems",
 ]

@@ -110,7 +110,10 @@ def test_west_patch_conflict_leaves_module_untouched(workspace) -> None:
     assert "module 'micropython'" in res.stderr
     assert "micropython/0001-main.patch conflicts at main.c" in res.stderr
     assert git(mpy, "status", "--porcelain", "--untracked-files=all") == " M main.c\n"
-    assert "conflicts" in run_west(ws, "patch", "list").stdout
+    # list reports the conflict and exits 1 (it used to exit 0)
+    listed = run_west(ws, "patch", "list", expect=1)
+    assert "conflicts" in listed.stdout
+    assert "1 of 2 patches conflict or have a wrong sha256sum" in listed.stderr
 
 
 def test_west_patch_force_clean(workspace) -> None:

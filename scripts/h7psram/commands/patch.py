@@ -8,15 +8,12 @@ from pathlib import Path
 
 from west.commands import WestCommand
 
-try:
-    import h7psram  # noqa: F401
-except ImportError:
-    # west loads this file by path; before the package is installed into the workspace's
-    # Python, make the in-tree copy importable.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# west loads this file by path; the package next to it is the one that matches it, even
+# when another checkout's copy is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from h7psram import patch as patchlib
-from h7psram.errors import CheckFailed, H7Error
+from h7psram import patch as patchlib  # noqa: E402
+from h7psram.errors import CheckFailed, H7Error  # noqa: E402
 
 _DESCRIPTION = """\
 Manage the patches this workspace makes to its west projects (MicroPython).
@@ -32,7 +29,12 @@ project whose local edits conflict is left untouched and named. clean reverses o
 our patches, so other local edits survive; 'clean --force' instead checks out the
 files our patches touch at the project's pinned revision (manifest-rev).
 
-Exit codes: 0 ok, 1 a patch does not apply or conflicts, 2 unusable input.
+Every path a patch names must stay inside its project (symlinks followed), or the
+patch is refused before anything is done. A run that was killed half-way is rolled
+back by the next apply or clean before it does anything else.
+
+Exit codes: 0 ok, 1 a patch does not apply or conflicts (for list: a patch conflicts or
+its sha256sum does not match), 2 unusable input.
 """
 
 
@@ -96,31 +98,46 @@ class Patch(WestCommand):
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
         for r in rows:
             self.inf("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+        bad = 0
         for s in states:
             if s.state == patchlib.CONFLICTS:
+                bad += 1
                 self.wrn(f"{s.entry.path}: conflicts in module '{s.entry.module}' at "
                          f"{s.detail}")
+            elif s.state == patchlib.BAD_CHECKSUM:
+                bad += 1
+                self.wrn(s.detail)
+        if bad:
+            raise CheckFailed(f"{bad} of {len(states)} patches conflict or have a wrong "
+                              "sha256sum")
 
     def _apply(self, patch_set: patchlib.PatchSet, modules: dict[str, Path],
                only: list[str]) -> None:
         outcome = patchlib.apply_patches(patch_set, modules, only,
                                          on_module_done=self._done("applied"))
+        self._recovered(outcome)
         self._summary(outcome, "applied", "already applied", only)
 
     def _clean(self, patch_set: patchlib.PatchSet, modules: dict[str, Path],
                only: list[str], force: bool) -> None:
         if force:
             revisions = {p.name: "manifest-rev" for p in self.manifest.projects[1:]}
-            patchlib.restore_pinned(patch_set, modules, revisions, only,
-                                    on_module_done=self._done("restored files of"))
+            self._recovered(patchlib.restore_pinned(
+                patch_set, modules, revisions, only,
+                on_module_done=self._done("restored files of")))
             return
         try:
             outcome = patchlib.clean_patches(patch_set, modules, only,
                                              on_module_done=self._done("reversed"))
+            self._recovered(outcome)
         except CheckFailed as err:
             raise CheckFailed(f"{err}; 'west patch clean --force' puts the patched files "
                               "back to the pinned revision, losing edits to them") from None
         self._summary(outcome, "reversed", "not applied", only)
+
+    def _recovered(self, outcome: patchlib.Outcome) -> None:
+        for module, verb in outcome.recovered:
+            self.wrn(f"{module}: an interrupted 'west patch {verb}' was rolled back first")
 
     def _done(self, verb: str):  # type: ignore[no-untyped-def]
         def report(module: str, tree: Path, entries: list[patchlib.PatchEntry]) -> None:
