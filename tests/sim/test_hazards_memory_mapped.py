@@ -90,6 +90,10 @@ def test_write_with_dqs_disabled_is_a_bus_error(copy_elf: Path) -> None:
     report = m.fault_report
     assert report is not None and not copies_done(m)
     assert "BusFault" in report.cause and report.fault_address == WINDOW_BASE + 0x100
+    # an error on the write response: imprecise, no BFAR, escalated (BusFault not enabled)
+    assert "IMPRECISERR" in report.cause
+    assert report.cfsr & (1 << 10) and not report.cfsr & ((1 << 9) | (1 << 15))
+    assert report.hfsr & (1 << 30)
 
 
 def test_reads_with_dqs_disabled_in_wccr_still_work(copy_elf: Path) -> None:

@@ -33,7 +33,7 @@ from .peripheral import Peripheral
 from .cache_loops import CacheLoopRunner
 from .regs import mmio_map_direct, mmio_map_raw
 from .scs import (CACHE_OPS, DACCVIOL, DIVBYZERO, HFSR_FORCED, IACCVIOL, IBUSERR, INVSTATE, NOCP,
-                  PRECISERR, SCS_BASE, SCS_SIZE, UNALIGNED, UNDEFINSTR, SystemControlSpace)
+                  PRECISERR, IMPRECISERR, SCS_BASE, SCS_SIZE, UNALIGNED, UNDEFINSTR, SystemControlSpace)
 from .uart_io import UartEndpoint
 
 log = logging.getLogger("h7psram.sim")
@@ -113,7 +113,7 @@ class Machine:
         self._suppress: tuple[int, int, int] | None = None
         self._current_write: tuple[int, int, int] | None = None
         self._reset_request: str | None = None
-        self._bus_fault_request: tuple[int, bool] | None = None
+        self._bus_fault_request: tuple[int, bool, bool] | None = None
         self._unmapped: tuple[int, int] | None = None
         self._sleeping = False
         self._thread: threading.Thread | None = None
@@ -350,9 +350,15 @@ class Machine:
     def now_ns(self) -> int:
         return self.cycles * 1_000_000_000 // self.cpu_hz
 
-    def bus_error(self, addr: int, write: bool) -> None:
-        """Called from an MMIO callback: the access ends in a precise BusFault."""
-        self._bus_fault_request = (addr, write)
+    def bus_error(self, addr: int, write: bool, *, imprecise: bool = False) -> None:
+        """Called from an MMIO callback: the access ends in a BusFault.
+
+        `imprecise`: a buffered write whose error response comes back after the
+        store retired (CFSR.IMPRECISERR, no BFAR). The model still enters the
+        fault at the store, where a real core would be a few instructions later.
+        """
+        if self._bus_fault_request is None:
+            self._bus_fault_request = (addr, write, imprecise)
         if self._in_emu:
             self._early_stop = True
             self.uc.emu_stop()
@@ -730,11 +736,15 @@ class Machine:
             self._system_reset(power_on=False)
             return
         if self._bus_fault_request is not None:
-            addr, write = self._bus_fault_request
+            addr, write, imprecise = self._bus_fault_request
             self._bus_fault_request = None
             fpc = uc.reg_read(A.UC_ARM_REG_PC)
-            self._fault(ex.BUSFAULT, PRECISERR, f"BusFault PRECISERR ({'write' if write else 'read'})",
-                        fpc, bfar=addr)
+            if imprecise:
+                self._fault(ex.BUSFAULT, IMPRECISERR, f"BusFault IMPRECISERR (write to 0x{addr:08x})", fpc,
+                            address=addr)
+            else:
+                self._fault(ex.BUSFAULT, PRECISERR, f"BusFault PRECISERR ({'write' if write else 'read'})",
+                            fpc, bfar=addr)
             return
         if self._immediate:
             self._immediate = False
