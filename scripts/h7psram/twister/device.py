@@ -12,7 +12,7 @@ import abc
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Pattern, Union
 
@@ -96,6 +96,24 @@ class DeviceAdapter(abc.ABC):
         if booted and self.image is not None and self.image.boot_done:
             self._boot_end = self.wait_for_output(self.image.boot_done, timeout=self.boot_limit(),
                                                   what="end of boot")
+
+    def connect(self) -> None:
+        """The harness's name for opening the connection; ``launch()`` has opened it already."""
+        if self._port is None:
+            raise DeviceGoneError(f"{self.describe()}: not launched")
+
+    @property
+    def device_config(self) -> DeviceConfig:
+        """The settings under the harness's attribute name, board and build directory filled in."""
+        image = self.image
+        if image is None:
+            return self.config
+        return replace(self.config, platform=self.config.platform or image.board,
+                       build_dir=self.config.build_dir or image.build_dir)
+
+    @property
+    def base_timeout(self) -> float:
+        return self.config.base_timeout
 
     def boot_limit(self) -> float:
         """Seconds a boot may take: --base-timeout, or the image's longer boot time."""

@@ -7,6 +7,8 @@ when what they need (a firmware build, the simulator) is missing.
 
 from __future__ import annotations
 
+import argparse
+import csv
 import importlib.util
 from pathlib import Path
 from typing import Iterator, NoReturn, Optional
@@ -20,13 +22,17 @@ from h7psram.twister.raw_repl import Repl
 
 DEFAULT_PLATFORM = "devebox_h7a3"
 DEFAULT_BUILD_DIR = "build"
-#: MicroPython's boot ends at the first friendly prompt.
-MICROPYTHON_BOOT_DONE = r"^>>> "
+#: MicroPython's boot ends with the banner's second line (the prompt after it has no newline,
+#: and Zephyr's harness only ever sees complete lines).
+MICROPYTHON_BOOT_DONE = r'^Type "help\(\)" for more information\.'
+#: the first line of the banner
+MICROPYTHON_BANNER = r"^MicroPython v\S+ on "
 #: the boot runs the PSRAM memtest: instant on the chip, tens of seconds in the simulator
 MICROPYTHON_BOOT_TIMEOUT_S = 300.0
 DUT_SCOPES = ("function", "class", "module", "package", "session")
 
 _CONFIG_KEY = pytest.StashKey[DeviceConfig]()
+_HARNESS_KEY = pytest.StashKey[bool]()
 #: reasons given by skip_device(): their skips are reported at one place, so pytest -rs folds
 #: a whole suite skipped for the same missing prerequisite into one line
 _DEVICE_SKIP_REASONS: set[str] = set()
@@ -38,23 +44,63 @@ def skip_device(reason: str) -> "NoReturn":
     pytest.skip(reason)
 
 
+def harness_installed() -> bool:
+    """Zephyr's pytest-twister-harness (module ``twister_harness``) can be imported."""
+    try:
+        return importlib.util.find_spec("twister_harness") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _flag(text: str) -> bool:
+    """twister writes ``--flash-before=True``; the harness's type=bool makes any text true."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"'{text}' is not true or false")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
+    if harness_installed():
+        return  # the harness owns these option names; two registrations would stop pytest
     group = parser.getgroup("h7psram-twister", "device under test (twister-style suites)")
+    group.addoption("--twister-harness", action="store_true", default=False,
+                    help="accepted as twister passes it (this plugin is always active)")
     group.addoption("--device-type", choices=DEVICE_TYPES, default="sim",
-                    help="where the suites run: the board simulator or a real board (default: sim)")
+                    help="where the suites run: sim (simulator on a pty), hardware (a board on a serial "
+                         "port) or custom ('west build -d DIR -t run', the simulator on stdio); default sim")
     group.addoption("--device-serial", metavar="PATH", help="serial port of the board's REPL UART")
     group.addoption("--device-serial-baud", metavar="N", type=int, default=115200,
                     help="baud rate of --device-serial (default 115200)")
+    group.addoption("--device-serial-pty", metavar="CMD",
+                    help="program to run on a pseudo-terminal instead of opening --device-serial")
     group.addoption("--build-dir", metavar="DIR",
                     help=f"MicroPython build (west build -d DIR); default: ./{DEFAULT_BUILD_DIR} when it holds one")
     group.addoption("--platform", metavar="BOARD",
                     help=f"board name when no build says it (default {DEFAULT_PLATFORM})")
-    group.addoption("--flash-before", action="store_true", default=False,
+    group.addoption("--flash-before", nargs="?", const=True, default=False, type=_flag, metavar="BOOL",
                     help="flash before opening the serial port (for ports that appear only after flashing)")
     group.addoption("--no-flash", dest="flash", action="store_false", default=True,
                     help="hardware: use the firmware already on the board")
     group.addoption("--runner", metavar="NAME", help="west flash runner (default: the build's runners.yaml)")
-    group.addoption("--dev-id", metavar="ID", help="probe or DFU serial number for west flash --dev-id")
+    group.addoption("--runner-params", action="append", default=[], metavar="PARAM",
+                    help="runner option for west flash (after '--'); may be repeated")
+    group.addoption("--west-flash-extra-args", metavar="A,B",
+                    help="comma-separated options for west flash after '--', e.g. '--erase,--frequency=4M'")
+    group.addoption("--device-id", "--dev-id", dest="device_id", metavar="ID",
+                    help="probe or DFU serial number (pyocd: --board-id, openocd ST-LINK: hla_serial, "
+                         "others: west flash --dev-id)")
+    group.addoption("--device-product", metavar="NAME", help="probe product name from the hardware map")
+    group.addoption("--flash-timeout", metavar="S", type=float, default=300.0,
+                    help="seconds west flash may take (default 300)")
+    group.addoption("--pre-script", metavar="PATH", help="run before flashing")
+    group.addoption("--post-flash-script", metavar="PATH", help="run after flashing")
+    group.addoption("--post-script", metavar="PATH", help="run after the device is closed")
+    group.addoption("--twister-fixture", action="append", dest="fixtures", default=[], metavar="FIXTURE",
+                    help="fixture the platform provides (accepted; suites may read device_config.fixtures)")
+    group.addoption("--extra-test-args", metavar="ARGS", help="accepted as twister passes it (native only)")
     group.addoption("--base-timeout", metavar="S", type=float, default=60.0,
                     help="seconds to wait for expected device output (default 60)")
     group.addoption("--hardware-map", metavar="FILE", help="Zephyr-style hardware-map.yaml of attached boards")
@@ -65,7 +111,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "through the REPL for MicroPython images, none otherwise)")
 
 
+def _path_option(config: pytest.Config, name: str) -> Optional[Path]:
+    value = config.getoption(name)
+    return Path(value).expanduser().resolve() if value else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if harness_installed():
+        config.stash[_HARNESS_KEY] = True
+        return
     hw_map_path = config.getoption("--hardware-map")
     hw_map = ()
     if hw_map_path:
@@ -75,35 +129,48 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(err)) from None
     if config.getoption("--flash-before") and not config.getoption("flash"):
         raise pytest.UsageError("--flash-before and --no-flash contradict each other")
+    if config.getoption("--device-serial") and config.getoption("--device-serial-pty"):
+        raise pytest.UsageError("--device-serial and --device-serial-pty exclude each other")
+    extra = config.getoption("--west-flash-extra-args")
     build_dir = config.getoption("--build-dir")
     config.stash[_CONFIG_KEY] = DeviceConfig(
         type=config.getoption("--device-type"),
         platform=config.getoption("--platform"),
         serial=config.getoption("--device-serial"),
+        serial_pty=config.getoption("--device-serial-pty"),
         baud=config.getoption("--device-serial-baud"),
         build_dir=Path(build_dir) if build_dir else None,
         flash=config.getoption("flash"),
         flash_before=config.getoption("--flash-before"),
         runner=config.getoption("--runner"),
-        dev_id=config.getoption("--dev-id"),
+        runner_params=tuple(p.strip() for p in config.getoption("--runner-params")),
+        # the harness splits this option as one CSV record
+        west_flash_extra_args=tuple(w.strip() for w in next(csv.reader([extra]))) if extra else (),
+        id=config.getoption("device_id"),
+        product=config.getoption("--device-product"),
+        flash_timeout=config.getoption("--flash-timeout"),
+        pre_script=_path_option(config, "--pre-script"),
+        post_script=_path_option(config, "--post-script"),
+        post_flash_script=_path_option(config, "--post-flash-script"),
+        fixtures=tuple(config.getoption("fixtures")),
         base_timeout=config.getoption("--base-timeout"),
         reset=config.getoption("--device-reset"),
         hardware_map=hw_map,
         hardware_map_path=Path(hw_map_path) if hw_map_path else None,
     )
+    from h7psram.twister import fixtures
+
+    config.pluginmanager.register(fixtures, "h7psram-twister-fixtures")
+
+
+def pytest_report_header(config: pytest.Config) -> Optional[str]:
+    if config.stash.get(_HARNESS_KEY, False):
+        return ("h7psram-twister: twister_harness is installed, so its options and dut fixture are used; "
+                "this plugin adds only the repl fixture")
+    return None
 
 
 _SKIP_SITE = (Path(__file__), skip_device.__code__.co_firstlineno)
-
-
-def _dut_scope(fixture_name: str, config: pytest.Config) -> str:
-    return str(config.getoption("--dut-scope"))
-
-
-@pytest.fixture(scope="session")
-def device_config(pytestconfig: pytest.Config) -> DeviceConfig:
-    """The device settings of this run (command line + hardware map)."""
-    return pytestconfig.stash[_CONFIG_KEY]
 
 
 def default_platform(config: DeviceConfig) -> str:
@@ -149,18 +216,6 @@ def micropython_image(config: DeviceConfig, rootdir: Path) -> DeviceImage:
                        extra={"build_info": info})
 
 
-@pytest.fixture(scope="session")
-def dut_image(device_config: DeviceConfig, pytestconfig: pytest.Config) -> DeviceImage:
-    """What the device runs; suites for other images (the self-test) override this fixture."""
-    return micropython_image(device_config, Path(pytestconfig.rootpath))
-
-
-@pytest.fixture(scope="session")
-def sim_faults() -> tuple[str, ...]:
-    """``--fault`` arguments for the simulator; fault-injection suites override this."""
-    return ()
-
-
 def create_adapter(config: DeviceConfig, image: DeviceImage, faults: tuple[str, ...] = ()) -> DeviceAdapter:
     if config.type == "sim":
         if importlib.util.find_spec("h7psram.sim.__main__") is None:
@@ -168,39 +223,28 @@ def create_adapter(config: DeviceConfig, image: DeviceImage, faults: tuple[str, 
         from h7psram.twister.sim_adapter import SimAdapter
 
         return SimAdapter(config, image, faults)
-    from h7psram.twister.hardware_adapter import HardwareAdapter
-
     if faults:
         skip_device(f"fault injection ({', '.join(faults)}) needs --device-type sim")
+    if config.type == "custom":
+        from h7psram.twister.custom_adapter import CustomAdapter
+
+        return CustomAdapter(config, image)
+    from h7psram.twister.hardware_adapter import HardwareAdapter
+
     return HardwareAdapter(config.for_platform(image.board), image)
-
-
-@pytest.fixture(scope=_dut_scope)
-def dut(device_config: DeviceConfig, dut_image: DeviceImage, sim_faults: tuple[str, ...]) -> Iterator[DeviceAdapter]:
-    """The device, flashed (or started) and reset, its boot log read up to ``boot_done``."""
-    try:
-        adapter = create_adapter(device_config, dut_image, tuple(sim_faults))
-    except H7Error as err:
-        pytest.fail(str(err), pytrace=False)
-    try:
-        try:
-            adapter.launch()
-        except H7Error as err:
-            pytest.fail(str(err), pytrace=False)
-        yield adapter
-    finally:
-        adapter.close()
 
 
 @pytest.fixture
 def repl(dut: DeviceAdapter) -> Iterator[Repl]:
-    """MicroPython's raw REPL on the ``dut`` connection, after a soft reset (fresh heap)."""
-    session = Repl(dut)
+    """MicroPython's raw REPL on the ``dut`` connection (this plugin's or the harness's), after a
+    soft reset (fresh heap). Under the harness the board may still be booting: the first attempt
+    to reach the REPL may take as long as a boot."""
+    session = Repl(dut, boot_timeout=MICROPYTHON_BOOT_TIMEOUT_S)
     session.enter(soft_reset=True)
     yield session
     try:
         session.leave()
-    except (DeviceError, OSError):
+    except (AssertionError, OSError):
         pass  # the device is gone; the test has already reported why
 
 

@@ -1,10 +1,16 @@
-"""MicroPython's raw REPL over the ``dut`` connection, spoken by mpremote's own transport.
+"""MicroPython's raw REPL, spoken through nothing but the device adapter API both plugins share.
 
-mpremote's ``SerialTransport`` implements the protocol (Ctrl-A, raw-paste flow control, the
-``OK``/``\\x04`` framing). It normally opens a port by name; here it is handed an object with
-the few pyserial methods it calls (``write``, ``read``, ``inWaiting``), served from the
-adapter's buffer. So every byte still goes through the adapter, and a failing test shows the
-REPL traffic in its device output.
+This project's adapters and Zephyr's pytest-twister-harness adapters have ``write``,
+``readlines_until(regex=..., timeout=...)`` and ``clear_buffer`` in common, and the harness
+hands a test complete lines only (an unterminated prompt such as the raw REPL's ``>`` never
+reaches it). So every wait here is for a line the device ends: after each program a second,
+tiny one prints a marker line, and the reply of the first is cut out of the text before it.
+The raw REPL frames a reply as ``OK`` + output + ``\x04`` + error + ``\x04`` + ``>``; input is
+not echoed, so a marker can only match the device's own output.
+
+Programs go in the plain raw REPL, in 256-byte pieces with a short pause between them (what
+mpremote does when raw-paste mode is missing): the raw REPL only stores what it receives, so
+the board's receive buffer keeps up.
 """
 
 from __future__ import annotations
@@ -12,14 +18,18 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import time
 from typing import Any, Optional
 
-from mpremote.transport import TransportError
-from mpremote.transport_serial import SerialTransport
-
-from h7psram.twister.device import DeviceAdapter, DeviceError
+from h7psram.twister.device import DeviceError, DeviceGoneError
 
 _LAST_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
+RAW_BANNER = r"raw REPL; CTRL-B to exit"
+#: how long one attempt to reach the raw REPL waits before the keys are sent again
+_ENTER_STEP_S = 5.0
+_CHUNK = 256
+_CHUNK_PAUSE_S = 0.01
+_REPLY_START = re.compile(r"^[\s>]*OK")
 
 
 class MicroPythonError(Exception):
@@ -70,78 +80,99 @@ def device_exception(error_text: str) -> MicroPythonError:
         return MicroPythonError(type_name, message, text)
 
 
-class _AdapterAsSerial:
-    """The pyserial surface mpremote's SerialTransport uses, on top of a device adapter."""
-
-    def __init__(self, dut: DeviceAdapter, timeout: float) -> None:
-        self._dut = dut
-        self.timeout = timeout
-
-    def write(self, data: bytes) -> int:
-        self._dut.write(data)
-        return len(data)
-
-    def inWaiting(self) -> int:  # noqa: N802 - pyserial's old name, which mpremote calls
-        return self._dut.in_waiting()
-
-    @property
-    def in_waiting(self) -> int:
-        return self._dut.in_waiting()
-
-    def read(self, size: int = 1) -> bytes:
-        return self._dut.read_bytes(size, self.timeout)
-
-    def close(self) -> None:
-        """The adapter owns the connection."""
-
-
-def transport_on(dut: DeviceAdapter, timeout: float) -> SerialTransport:
-    """A SerialTransport that talks through ``dut`` instead of opening a port itself."""
-    transport = SerialTransport.__new__(SerialTransport)
-    transport.serial = _AdapterAsSerial(dut, timeout)
-    transport.device_name = dut.describe()
-    transport.in_raw_repl = False
-    transport.use_raw_paste = True
-    transport.mounted = False
-    transport.is_pty = False  # read only what inWaiting() reports, never block in read(1)
-    return transport
-
-
 class Repl:
-    """``exec``/``eval`` on the device through the raw REPL."""
+    """``exec``/``eval`` on the device through the raw REPL, on any adapter (see the module doc)."""
 
-    def __init__(self, dut: DeviceAdapter, timeout: Optional[float] = None) -> None:
+    def __init__(self, dut: Any, timeout: Optional[float] = None, boot_timeout: float = 0.0) -> None:
         self.dut = dut
-        self.timeout = dut.config.base_timeout if timeout is None else timeout
-        self.transport = transport_on(dut, self.timeout)
+        self.timeout = float(dut.base_timeout) if timeout is None else timeout
+        #: the board may still be booting when the first keys arrive (the harness does not wait)
+        self.boot_timeout = boot_timeout
+        self._serial = 0
 
-    def _protocol_error(self, err: Exception, doing: str) -> DeviceError:
-        return DeviceError(self.dut.failure_context(f"raw REPL: {doing}: {err}"))
+    def _context(self, headline: str) -> str:
+        describe = getattr(self.dut, "failure_context", None)
+        return describe(headline) if callable(describe) else headline
+
+    def _protocol_error(self, err: BaseException, doing: str) -> DeviceError:
+        if isinstance(err, DeviceError):
+            return DeviceError(f"raw REPL: {doing}: {err}")
+        return DeviceError(self._context(f"raw REPL: {doing}: {err}"))
+
+    def _wait(self, regex: str, timeout: float) -> list[str]:
+        return list(self.dut.readlines_until(regex=regex, timeout=timeout, print_output=False))
+
+    def _send(self, data: bytes) -> None:
+        for start in range(0, len(data), _CHUNK):
+            if start:
+                time.sleep(_CHUNK_PAUSE_S)
+            self.dut.write(data[start:start + _CHUNK])
+
+    def _marker(self) -> tuple[bytes, str]:
+        """A program printing a line its own source does not contain, and the regex for that line."""
+        self._serial += 1
+        return (f"print('h7repl', 'sync', {self._serial})".encode() + b"\x04",
+                rf"h7repl sync {self._serial}$")
 
     def enter(self, soft_reset: bool = True) -> None:
         """Enter the raw REPL; with ``soft_reset`` the heap and globals start fresh."""
+        limit = max(self.timeout, self.boot_timeout)
+        deadline = time.monotonic() + limit
+        self.dut.clear_buffer()
+        while True:
+            # Ctrl-C stops a running program, Ctrl-A enters the raw REPL (or re-prints its banner)
+            self.dut.write(b"\r\x03\x03\x01")
+            try:
+                self._wait(RAW_BANNER, min(_ENTER_STEP_S, max(0.1, deadline - time.monotonic())))
+                break
+            except DeviceGoneError as err:
+                raise self._protocol_error(err, "entering") from None
+            except AssertionError as err:
+                if time.monotonic() >= deadline:
+                    raise self._protocol_error(err, f"entering (no banner within {limit:.0f} s)") from None
         try:
-            self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=self.timeout)
-        except TransportError as err:
+            if soft_reset:
+                self.dut.write(b"\x04")
+                self._wait(r"soft reboot", limit)
+                self._wait(RAW_BANNER, limit)
+            # everything queued so far (repeated banners) ends before this marker's line
+            program, marker = self._marker()
+            self.dut.write(program)
+            self._wait(marker, self.timeout)
+        except AssertionError as err:
             raise self._protocol_error(err, "entering") from None
 
     def leave(self) -> None:
         """Back to the friendly REPL (the board prints its banner and ``>>> ``)."""
-        self.transport.exit_raw_repl()
+        self.dut.write(b"\x02")
 
     def exec(self, code: str, timeout: Optional[float] = None) -> str:
-        """Run ``code``; return what it printed. A device exception is raised here.
-
-        ``timeout`` is the longest silence allowed while the code runs.
-        """
+        """Run ``code``; return what it printed. A device exception is raised here."""
         limit = self.timeout if timeout is None else timeout
+        program, marker = self._marker()
         try:
-            out, err = self.transport.exec_raw(code, timeout=limit)
-        except TransportError as error:
-            raise self._protocol_error(error, "running code") from None
-        if err:
-            raise device_exception(err.decode(errors="replace"))
-        return out.decode(errors="replace").replace("\r\n", "\n")
+            self._send(code.encode() + b"\x04")
+            self.dut.write(program)
+            lines = self._wait(marker, limit)
+        except AssertionError as err:
+            raise self._protocol_error(err, "running code") from None
+        out, err_text = self._split_reply("\n".join(lines), marker)
+        if err_text.strip():
+            raise device_exception(err_text)
+        return out
+
+    def _split_reply(self, text: str, marker: str) -> tuple[str, str]:
+        """(output, error) of the first program, from the text that ends with the marker line."""
+        found = list(re.finditer(marker, text, re.MULTILINE))
+        body = text[:found[-1].start()] if found else text
+        # the marker program's own "OK" (and the ">" before it) follow the reply
+        body = re.sub(r">?\s*OK\s*$", "", body)
+        parts = body.split("\x04")
+        if len(parts) < 3 or not _REPLY_START.match(parts[-3]):
+            raise DeviceError(self._context(f"raw REPL: reply not framed as OK...\\x04...\\x04: {text!r}"))
+        out = _REPLY_START.sub("", parts[-3], count=1)
+        out = "\n".join(line.rstrip("\r") for line in out.split("\n"))
+        return out, parts[-2]
 
     def eval(self, expression: str, timeout: Optional[float] = None) -> Any:
         """The value of ``expression``, sent back with ``repr`` and read with ``literal_eval``."""
@@ -149,5 +180,5 @@ class Repl:
         try:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
-            raise DeviceError(self.dut.failure_context(
+            raise DeviceError(self._context(
                 f"raw REPL: {expression!r} gave {text!r}, not a Python literal")) from None

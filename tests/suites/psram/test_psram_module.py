@@ -9,7 +9,7 @@ from h7psram.twister.raw_repl import Repl
 
 
 def test_info_describes_the_boards_part(repl: Repl) -> None:
-    part = load_board(repl.dut.image.board).psram
+    part = load_board(repl.dut.device_config.platform).psram
     info = repl.eval("__import__('psram').info()")
     assert info["part"] == part.part
     assert info["id"].startswith(part.id_bytes), info["id"].hex(" ")
