@@ -27,10 +27,26 @@ H7PSRAM_DRIVER_DIR := $(H7PSRAM_REPO)/drivers/psram
 # The whole linker script (memory map, sections, heap and stack symbols, the
 # split-heap table) is generated from the devicetree.
 LD_FILES = $(H7PSRAM_GEN_DIR)/h7psram_board.ld
+
+# H7PSRAM_MBOOT=1: MicroPython's mboot owns the first flash sectors and the
+# application starts at the first sector after them (h7psram.mboot holds the
+# numbers; `west build -DH7PSRAM_MBOOT=ON` passes the variables). mboot's own
+# Makefile reads TEXT0_ADDR too: it is where mboot jumps.
+H7PSRAM_MBOOT ?= 0
+ifeq ($(H7PSRAM_MBOOT),1)
+H7PSRAM_MBOOT_SIZE ?= 0x10000
+TEXT0_ADDR := $(shell printf '0x%08x' $$((0x08000000 + $(H7PSRAM_MBOOT_SIZE))))
+MBOOT_TEXT0_ADDR = 0x08000000
+MBOOT_LD_FILES = $(H7PSRAM_GEN_DIR)/h7psram_mboot.ld stm32_sections.ld
+else
 TEXT0_ADDR = 0x08000000
+endif
 
 CFLAGS += -I$(H7PSRAM_GEN_DIR) -I$(H7PSRAM_COMMON_DIR) -I$(H7PSRAM_DRIVER_DIR)
 
+# mboot reads this fragment too (BUILDING_MBOOT=1); it needs none of the
+# PSRAM code, only the board header and the layout above.
+ifneq ($(BUILDING_MBOOT),1)
 SRC_C += \
 	$(H7PSRAM_DRIVER_DIR)/psram.c \
 	$(H7PSRAM_DRIVER_DIR)/psram_timing.c \
@@ -44,3 +60,4 @@ SRC_C += \
 # This fragment is read before the port's own rules: keep `all` the default.
 .DEFAULT_GOAL := all
 $(BUILD)/$(H7PSRAM_COMMON_DIR)/h7psram_boot.o: $(H7PSRAM_GEN_DIR)/h7psram_board.ld
+endif

@@ -88,3 +88,12 @@ void h7psram_board_before_soft_reset_loop(struct _boardctrl_state_t *state);
 void *h7psram_gc_heap_base(void);
 void *h7psram_gc_heap_limit(void);
 #endif
+
+// mboot (built with H7PSRAM_MBOOT=1; docs/mboot.md). It reads this header
+// too: USB DFU on the same OTG_HS core in FS mode and the LED and key above
+// come from the macros already defined; it adds loading a .dfu(.gz) from the
+// FAT filesystem in the internal flash (fwupdate.update_mpy).
+#if BUILDING_MBOOT
+#define MBOOT_FSLOAD                        (1)
+#define MBOOT_VFS_FAT                       (1)
+#endif

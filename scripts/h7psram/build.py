@@ -30,6 +30,8 @@ from h7psram.errors import CheckFailed, H7Error, InputError
 
 # Outputs that `west build` promises at the top of the build directory.
 FIRMWARE_OUTPUTS = ("firmware.elf", "firmware.bin", "firmware.hex", "firmware.dfu")
+MBOOT_OUTPUTS = ("mboot.elf", "mboot.dfu")
+MBOOT_SUBDIR = "mboot"
 # MicroPython's make writes into this sub-directory of the build directory.
 MPY_SUBDIR = "mpy"
 GENERATED_SUBDIR = "generated"
@@ -258,13 +260,20 @@ def build_config_header(board: str, heap: str) -> str:
             f"#define H7PSRAM_HEAP_SPLIT {split}\n")
 
 
-def write_build_info(build_dir: Path, board: str, app: Path, outputs: Sequence[str] = ()) -> Path:
-    """build_info.yml: board, app and the outputs present (names relative to build_dir)."""
-    from h7psram import buildinfo
+def write_build_info(build_dir: Path, board: str, app: Path, outputs: Sequence[str] = (),
+                     mboot: bool = False) -> Path:
+    """build_info.yml: board, app, the outputs present (names relative to build_dir) and,
+    for an mboot build, the flash and RAM layout mboot and the application share."""
+    from h7psram import boards, buildinfo, mboot as mboot_layout
 
-    keys = {name: name.split(".")[-1] for name in outputs}
+    def key(name: str) -> str:           # firmware.dfu -> dfu, mboot.dfu -> mboot_dfu
+        stem, ext = name.rsplit(".", 1)
+        return ext if stem == "firmware" else f"{stem}_{ext}"
+
     info = buildinfo.BuildInfo(board=board, app=str(app), build_dir=build_dir,
-                               outputs={"elf": "firmware.elf", **{k: n for n, k in keys.items()}})
+                               outputs={"elf": "firmware.elf", **{key(n): n for n in outputs}})
+    if mboot:
+        info.mboot = mboot_layout.layout(boards.load_board(board)).as_dict()
     return buildinfo.write_build_info(info)
 
 
@@ -275,30 +284,36 @@ def write_runners(build_dir: Path, board: str) -> Path:
                                         buildinfo.default_runners_config(boards.load_board(board)))
 
 
-def generate(board: str, heap: str, gen_dir: Path) -> list[Path]:
+def generate(board: str, heap: str, gen_dir: Path, mboot: bool = False) -> list[Path]:
     """Devicetree outputs for one board into gen_dir: linker script, C header, build options.
 
-    Each file is rewritten only when its text changes, so an unchanged
-    devicetree costs MicroPython's make nothing.
+    With ``mboot`` the application is linked after mboot's sectors and mboot's
+    own MEMORY block is written too. Each file is rewritten only when its text
+    changes, so an unchanged devicetree costs MicroPython's make nothing.
     """
-    from h7psram.dts import gen
+    from h7psram import boards, mboot as mboot_layout
+    from h7psram.dts import linker, gen
 
     check_board(board)
+    desc = boards.load_board(board)
+    offset = mboot_layout.layout(desc).flash_size if mboot else 0
     files = {
         gen_dir / "h7psram_build_config.h": build_config_header(board, heap),
-        gen_dir / "h7psram_board.ld": gen.generate("linker", board, variant="micropython", heap=heap),
+        gen_dir / "h7psram_board.ld": linker.linker_script(desc, "micropython", heap, app_offset=offset),
         gen_dir / "psram_board.h": gen.generate("header", board),
     }
+    if mboot:
+        files[gen_dir / "h7psram_mboot.ld"] = mboot_layout.linker_memory(desc)
     for path, text in files.items():
         write_if_changed(path, text)
     return list(files)
 
 
-def run_memcheck(elf: Path, board: str) -> str:
+def run_memcheck(elf: Path, board: str, mboot_elf: Optional[Path] = None) -> str:
     """Check the ELF's placement; returns the report text, raises CheckFailed when a rule breaks."""
     from h7psram import boards, memcheck
 
-    report = memcheck.check_elf(elf, boards.load_board(board))
+    report = memcheck.check_elf(elf, boards.load_board(board), mboot_elf)
     text = report.format_text()
     if not report.ok:
         raise CheckFailed(f"{elf}: memcheck failed, firmware not installed:\n{text}")
@@ -334,20 +349,43 @@ def _write_dfu(elf: Path, dst: Path) -> None:
         os.replace(tmp, dst)
 
 
-def finish(build_dir: Path, board: str, app: Path, out=sys.stdout) -> None:
-    """Post-link step: memcheck the fresh ELF, then move all outputs into place."""
+def finish(build_dir: Path, board: str, app: Path, out=sys.stdout, mboot: bool = False) -> None:
+    """Post-link step: memcheck the fresh ELF(s), then move all outputs into place."""
     mpy = build_dir / MPY_SUBDIR
     elf = mpy / "firmware.elf"
     for name in ("firmware.elf", "firmware.bin", "firmware.hex"):
         if not (mpy / name).is_file():
             raise InputError(f"{mpy / name}: missing after MicroPython's make")
-    out.write(run_memcheck(elf, board) + "\n")
+    mboot_elf = build_dir / MBOOT_SUBDIR / "firmware.elf"
+    if mboot and not mboot_elf.is_file():
+        raise InputError(f"{mboot_elf}: missing after mboot's make")
+    out.write(run_memcheck(elf, board, mboot_elf if mboot else None) + "\n")
     for name in ("firmware.elf", "firmware.bin", "firmware.hex"):
         _replace_from(mpy / name, build_dir / name)
     _write_dfu(build_dir / "firmware.elf", build_dir / "firmware.dfu")
-    write_build_info(build_dir, board, app, FIRMWARE_OUTPUTS)
+    outputs = FIRMWARE_OUTPUTS
+    if mboot:
+        _replace_from(mboot_elf, build_dir / "mboot.elf")
+        _write_dfu(build_dir / "mboot.elf", build_dir / "mboot.dfu")
+        outputs = FIRMWARE_OUTPUTS + MBOOT_OUTPUTS
+    else:
+        for name in MBOOT_OUTPUTS:       # left from an earlier mboot build of this directory
+            (build_dir / name).unlink(missing_ok=True)
+    write_build_info(build_dir, board, app, outputs, mboot=mboot)
     write_runners(build_dir, board)
-    out.write(f"{board}: {', '.join(FIRMWARE_OUTPUTS)}, build_info.yml, runners.yaml in {build_dir}\n")
+    out.write(f"{board}: {', '.join(outputs)}, build_info.yml, runners.yaml in {build_dir}\n")
+
+
+def check_patches(micropython: Path, patches_yml: Path) -> None:
+    """One line and exit 1 when MicroPython lacks a patch of ours (mboot does not build without it)."""
+    from h7psram import patch
+
+    patch_set = patch.load_patch_set(patches_yml)
+    states = patch.patch_states(patch_set, {"micropython": micropython}, ["micropython"])
+    missing = [st.entry.path for st in states if st.state != patch.APPLIED]
+    if missing:
+        raise CheckFailed(f"{micropython}: mboot for these boards needs patch {', '.join(missing)}, "
+                          f"which is not applied: run 'west patch apply'")
 
 
 # --- `python -m h7psram.build` (called by CMakeLists.txt) --------------------------------------
@@ -367,12 +405,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--board", required=True)
     p.add_argument("--heap", default="split")
     p.add_argument("--gen-dir", required=True, type=Path)
+    p.add_argument("--mboot", action="store_true", help="link the application after mboot")
     p = sub.add_parser("workspace", help="print MICROPY_DIR;STM32LIB_DIR of the west workspace")
     p.add_argument("--start", type=Path)
     p = sub.add_parser("finish", help="memcheck the linked ELF and install the outputs")
     p.add_argument("--build-dir", required=True, type=Path)
     p.add_argument("--board", required=True)
     p.add_argument("--app", required=True, type=Path)
+    p.add_argument("--mboot", action="store_true", help="also install mboot.elf/.dfu and check the pair")
+    p = sub.add_parser("check-patches", help="fail in one line when MicroPython lacks our patches")
+    p.add_argument("--micropython", required=True, type=Path)
+    p.add_argument("--patches", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
         if args.step == "check-board":
@@ -382,12 +425,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             build_config_header(args.board, args.heap)  # validates the heap mode
             write_build_info(args.build_dir, args.board, args.app)
         elif args.step == "generate":
-            generate(args.board, args.heap, args.gen_dir)
+            generate(args.board, args.heap, args.gen_dir, args.mboot)
         elif args.step == "workspace":
             ws = locate_workspace(args.start)
             print(f"{ws.micropython};{ws.stm32lib}")
         elif args.step == "finish":
-            finish(args.build_dir, args.board, args.app)
+            finish(args.build_dir, args.board, args.app, mboot=args.mboot)
+        elif args.step == "check-patches":
+            check_patches(args.micropython, args.patches)
     except H7Error as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

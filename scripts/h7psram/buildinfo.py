@@ -8,7 +8,13 @@
     bin: firmware.bin
     hex: firmware.hex
     dfu: firmware.dfu
-    mboot_dfu: mboot.dfu     # only when mboot was built too
+    mboot_elf: mboot.elf     # only when mboot was built too (-DH7PSRAM_MBOOT=ON)
+    mboot_dfu: mboot.dfu
+    mboot:                   # and then where mboot and the application live (h7psram.mboot)
+      flash: '0x08000000'
+      flash_size: '0x8000'
+      app: '0x08008000'
+      ...
 
 ``BUILD_DIR/runners.yaml`` says how to flash it, in the shape Zephyr uses::
 
@@ -38,7 +44,7 @@ from h7psram.errors import InputError
 BUILD_INFO = "build_info.yml"
 RUNNERS_YAML = "runners.yaml"
 
-_OUTPUT_KEYS = ("elf", "bin", "hex", "dfu", "mboot_dfu")
+_OUTPUT_KEYS = ("elf", "bin", "hex", "dfu", "mboot_elf", "mboot_dfu")
 
 
 @dataclass
@@ -47,6 +53,7 @@ class BuildInfo:
     app: str
     build_dir: Path
     outputs: dict[str, str] = field(default_factory=dict)  # key -> path relative to build_dir
+    mboot: dict[str, str] | None = None                     # mboot layout, mboot builds only
 
     def output(self, key: str) -> Path:
         """Absolute path of an output; InputError if the build did not record it."""
@@ -105,11 +112,15 @@ def read_build_info(build_dir: str | Path) -> BuildInfo:
     for key in _OUTPUT_KEYS:
         if key in data:
             outputs[key] = _require_str(data, key, path)
+    mboot = data.get("mboot")
+    if mboot is not None and not isinstance(mboot, dict):
+        raise InputError(f"{path}: 'mboot' must be a mapping")
     return BuildInfo(
         board=_require_str(data, "board", path),
         app=str(data.get("app", "")),
         build_dir=build_dir,
         outputs=outputs,
+        mboot={str(k): str(v) for k, v in mboot.items()} if mboot else None,
     )
 
 
@@ -118,6 +129,8 @@ def write_build_info(info: BuildInfo) -> Path:
     for key in _OUTPUT_KEYS:
         if key in info.outputs:
             data[key] = str(info.outputs[key])
+    if info.mboot:
+        data["mboot"] = dict(info.mboot)
     path = info.build_dir / BUILD_INFO
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -15,6 +15,13 @@ of linker symbols and checks the rules the PSRAM design depends on:
 * no two allocated sections overlap, and no region holds more than its size;
 * the GC mark stack's entries (read from the DWARF debug information) are wide
   enough to index every block of each heap area (``h7psram.gc_dwarf``).
+
+With mboot (``check_elf(..., mboot_elf=...)``; ``west memcheck-sections``
+finds it in build_info.yml) the application instead starts where mboot
+jumps (``h7psram.mboot``: the first sector after mboot's), and neither image
+may reach into the other: no application byte in mboot's protected sectors,
+no mboot byte past them, and the application's ``_bl_state`` (which must
+survive mboot's run after a reset) outside the RAM mboot uses.
 """
 
 from __future__ import annotations
@@ -262,7 +269,8 @@ def _load_elf(path: Path) -> _Elf:
 # The only symbols the rules look at. A MicroPython ELF has thousands; decoding
 # each through pyelftools costs over a second, so the table is scanned raw.
 WANTED_SYMBOLS = ("_heap_start", "_heap_end", "_sstack", "_estack", "_gc_blocks_table_start",
-                  "_gc_blocks_table_end") + VECTOR_SYMBOL_NAMES
+                  "_gc_blocks_table_end", "_bl_state", "_mboot_protected_flash_start",
+                  "_mboot_protected_flash_end_exclusive", "_sdata") + VECTOR_SYMBOL_NAMES
 
 
 def _wanted_symbols(symtab: bytes, strtab: bytes) -> dict[str, int]:
@@ -293,8 +301,11 @@ _MACHINES = {3: "x86", 62: "x86-64", 183: "AArch64", 243: "RISC-V", 8: "MIPS", 2
 # --- the rules -------------------------------------------------------------------------------
 
 
-def check_elf(elf_path: os.PathLike | str, board) -> Report:
-    """Check the ELF against the board's memory map; raises InputError if unusable."""
+def check_elf(elf_path: os.PathLike | str, board, mboot_elf: os.PathLike | str | None = None) -> Report:
+    """Check the ELF against the board's memory map; raises InputError if unusable.
+
+    ``mboot_elf``: the application runs behind this mboot (rules in the module doc).
+    """
     path = Path(elf_path)
     elf = _load_elf(path)
     regions = [RegionUse(r.name, r.kind, r.start, r.size) for r in board.regions]
@@ -399,9 +410,11 @@ def check_elf(elf_path: os.PathLike | str, board) -> Report:
     elif vec is None:
         v.append(Violation(".isr_vector", 0, "no vector table found (section .isr_vector or "
                                              "symbol isr_vector/g_pfnVectors)"))
-    elif vec[1] != flash[0].start:
+    elif mboot_elf is None and vec[1] != flash[0].start:
         v.append(Violation(vec[0], vec[1], f"vector table must be at the start of flash "
                                            f"(0x{flash[0].start:08x})"))
+    if mboot_elf is not None:
+        _check_behind_mboot(Path(mboot_elf), board, elf, vec, spans + load_images, v)
     return report
 
 
@@ -423,6 +436,45 @@ def _gc_stack_width(elf: _Elf, report: Report, heap_spans: list[Span]) -> None:
             msg = (f"GC mark stack entries are {gs.entry_bits}-bit but the {area} has {blocks} "
                    f"blocks (needs 32-bit MICROPY_GC_STACK_ENTRY_TYPE)")
             report.violations.append(Violation("gc_block_stack", s.start, msg, text=msg))
+
+
+def _check_behind_mboot(path: Path, board, app: _Elf, vec: Optional[tuple[str, int]],
+                        app_spans: list[Span], v: list[Violation]) -> None:
+    from h7psram import mboot
+
+    boot = _load_elf(path)
+    lay = mboot.layout(board)
+    if vec is not None and vec[1] != lay.app_addr:
+        v.append(Violation(vec[0], vec[1], f"vector table must be where mboot jumps "
+                                           f"(0x{lay.app_addr:08x}, after mboot's "
+                                           f"{lay.flash_size // 1024} KiB)"))
+    lo = boot.symbols.get("_mboot_protected_flash_start")
+    hi = boot.symbols.get("_mboot_protected_flash_end_exclusive")
+    if lo is None or hi is None:
+        v.append(Violation(str(path), 0, "not an mboot ELF: no _mboot_protected_flash_start/_end_exclusive"))
+        return
+    for s in app_spans:
+        in_flash = lay.flash_start <= s.start < lay.flash_start + lay.flash_total
+        if in_flash and s.size and s.start < hi and s.end > lo:
+            v.append(Violation(s.name, s.start, f"application overlaps mboot's sectors "
+                                                f"0x{lo:08x}-0x{hi - 1:08x}"))
+    for name, _flags, nobits, addr, size, lma, _data in boot.sections:
+        start = lma if not nobits else addr
+        if size and lay.flash_start <= start < lay.flash_start + lay.flash_total and start + size > hi:
+            v.append(Violation(f"mboot {name}", start, f"mboot runs past its sectors (ends 0x{hi:08x})"))
+    bl_state = app.symbols.get("_bl_state")
+    boot_ram = [(addr, addr + size) for name, _f, _n, addr, size, _l, _d in boot.sections
+                if size and not (lay.flash_start <= addr < lay.flash_start + lay.flash_total)]
+    stack_top = boot.symbols.get("_estack")
+    if stack_top is not None:
+        boot_ram.append((stack_top - 8 * 1024, stack_top + mboot.ELEM_BUFFER_SIZE))
+    if bl_state is not None:
+        for a, b in boot_ram:
+            if a < bl_state + 8 and bl_state < b:
+                v.append(Violation("_bl_state", bl_state, f"the bootloader request word is in RAM "
+                                                          f"mboot uses (0x{a:08x}-0x{b - 1:08x}): "
+                                                          f"machine.bootloader() would be lost"))
+                break
 
 
 def _window(psram: list[RegionUse]) -> str:
@@ -557,7 +609,9 @@ def run(build_dir: Optional[str], elf: Optional[str], board: Optional[str], fmt:
         out=sys.stdout) -> int:
     """Run the check and print the result; returns the exit code (raises H7Error for 2)."""
     elf_path, board_obj = resolve_inputs(build_dir, elf, board)
-    report = check_elf(elf_path, board_obj)
+    info = _build_info(elf_path.parent)
+    mboot_elf = info.output("mboot_elf") if info is not None and info.has_output("mboot_elf") else None
+    report = check_elf(elf_path, board_obj, mboot_elf)
     if fmt == "json":
         out.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

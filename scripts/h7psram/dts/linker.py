@@ -61,14 +61,16 @@ class _Mem:
                 f"LENGTH = 0x{self.size:08X}   /* {self.why} */")
 
 
-def linker_script(board: Board, variant: str = "micropython", heap: str = "split") -> str:
+def linker_script(board: Board, variant: str = "micropython", heap: str = "split",
+                  app_offset: int = 0) -> str:
+    """``app_offset``: flash bytes kept for a bootloader (mboot) below the application."""
     if variant not in VARIANTS:
         raise InputError(f"unknown linker variant '{variant}' (known: {', '.join(VARIANTS)})")
     if heap not in HEAPS:
         raise InputError(f"unknown heap layout '{heap}' (known: {', '.join(HEAPS)})")
     if variant == "selftest":
         return _selftest(board)
-    return _micropython(board, heap)
+    return _micropython(board, heap, app_offset)
 
 
 def _memory_for(region: Region) -> _Mem:
@@ -102,7 +104,7 @@ def _memory_block(entries: list[_Mem]) -> list[str]:
     return ["MEMORY", "{", *(e.line() for e in entries), "}", ""]
 
 
-def _micropython(board: Board, heap: str) -> str:
+def _micropython(board: Board, heap: str, app_offset: int = 0) -> str:
     flash = _single(board, "flash")
     dtcm = _single(board, "dtcm")
     storage = board.storage
@@ -111,10 +113,15 @@ def _micropython(board: Board, heap: str) -> str:
     cache = board.flash_erase_size
     if storage.end != flash.end:
         raise InputError(f"{board.dts_path}: the storage partition must end at the end of flash0")
+    if app_offset % board.flash_erase_size or not 0 <= app_offset < storage.start - flash.start:
+        raise InputError(f"{board.dts_path}: bootloader size 0x{app_offset:x} is not a whole number "
+                         f"of {board.flash_erase_size}-byte sectors below the storage partition")
+    app_why = ("flash0 below the storage partition: vectors, code, .data image" if not app_offset
+               else f"flash0 after mboot's {_size_text(app_offset)}, below the storage partition")
     entries = [_memory_for(r) for r in board.regions]
     entries += [
-        _Mem("FLASH_APP", flash.start, storage.start - flash.start, "rx",
-             "flash0 below the storage partition: vectors, code, .data image"),
+        _Mem("FLASH_APP", flash.start + app_offset, storage.start - flash.start - app_offset, "rx",
+             app_why),
         _Mem("FLASH_FS", storage.start, storage.size, "r",
              f"{storage.name}, {_size_text(storage.size)}, internal-flash filesystem"),
         _Mem("STACK", dtcm.start, dtcm.size - cache, "rw", "dtcm below the filesystem cache"),

@@ -40,7 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flash-file", metavar="PATH",
                    help="keep the flash contents in PATH: loaded before the ELF if it exists, saved at exit")
     p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
-    p.add_argument("elf", help="firmware ELF, loaded as a flasher would")
+    p.add_argument("--hold-key", type=float, metavar="S",
+                   help="hold the board's user key from power-on for S simulated seconds "
+                        "(mboot's entry gesture: about 2 s selects its DFU mode)")
+    p.add_argument("elf", nargs="+", metavar="ELF",
+                   help="firmware ELF(s), loaded as a flasher would, in flashing order "
+                        "(e.g. mboot.elf firmware.elf)")
     return p
 
 
@@ -53,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except H7Error as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+
+
+def _hold_user_key(machine, board, seconds: float) -> None:
+    """Press the user key now and let it go after ``seconds`` of simulated time."""
+    key = board.user_key
+    machine.gpio.set_input(key.port, key.pin, 1 if key.active_high else 0)
+    machine.after_ns(int(seconds * 1e9), lambda: machine.gpio.release(key.port, key.pin))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -72,7 +84,10 @@ def _run(args: argparse.Namespace) -> int:
                       trace=args.trace, idle_sync=False if args.fast_idle else None, seed=args.seed)
     if args.flash_file and os.path.exists(args.flash_file):
         machine.load_flash_image(args.flash_file)
-    machine.load_elf(args.elf)
+    for elf in args.elf:
+        machine.load_elf(elf)
+    if args.hold_key is not None:
+        _hold_user_key(machine, board, args.hold_key)
 
     def _stop(signum, frame) -> None:
         machine._stop.set()

@@ -24,3 +24,6 @@ class Pwr(RegisterBlock):
         super().__init__(machine, base, size)
         self.on_read(CSR1, lambda off: READY | (self.regs.get(SRDCR, 0) & (3 << 14)))
         self.on_read(SRDCR, lambda off: self.regs.get(SRDCR, 0) | READY)
+        # USB33RDY (b26) follows USB33DEN (b24): the USB regulator is ready at once
+        # (mboot waits for it before starting its DFU device).
+        self.on_read(CR3, lambda off: self.regs.get(CR3, 0) | ((self.regs.get(CR3, 0) >> 24 & 1) << 26))
