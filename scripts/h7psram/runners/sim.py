@@ -36,7 +36,17 @@ class SimRunner(GdbServerRunner):
         parser.add_argument("--elf", help="run this ELF instead of the build's")
         cls.add_debug_options(parser)
 
-    def command(self, elf: Path, *, pty: bool | None = None) -> list[str]:
+    def images(self) -> list[Path]:
+        """What a flasher would write, in order: mboot first in an mboot build."""
+        app = self.elf()
+        if self.options.elf or not self.ctx.build.has_output("mboot_elf"):
+            return [app]
+        boot = self.ctx.build.output("mboot_elf")
+        if not boot.is_file():
+            raise FlashFailed(f"{boot}: no such file (run 'west build' first)")
+        return [boot, app]
+
+    def command(self, elf: Path | list[Path], *, pty: bool | None = None) -> list[str]:
         cmd = [sys.executable, "-m", "h7psram.sim", "--board", self.ctx.build.board]
         if self.options.pty if pty is None else pty:
             cmd.append("--pty")
@@ -46,20 +56,19 @@ class SimRunner(GdbServerRunner):
             cmd += ["--fault", fault]
         if self.options.max_seconds is not None:
             cmd += ["--max-seconds", f"{self.options.max_seconds:g}"]
-        return cmd + self.ctx.tool_args + [str(elf)]
+        images = elf if isinstance(elf, list) else [elf]
+        return cmd + self.ctx.tool_args + [str(i) for i in images]
 
     def server_command(self, command: str, port: int) -> list[str]:
-        cmd = self.command(self.elf(), pty=self.options.pty or (command != "debugserver" and not self.options.stdio))
-        return cmd[:-1] + ["--gdb", str(port), cmd[-1]]
+        images = self.images()
+        cmd = self.command(images, pty=self.options.pty or (command != "debugserver" and not self.options.stdio))
+        return cmd[:-len(images)] + ["--gdb", str(port)] + cmd[-len(images):]
 
     def server_env(self) -> dict[str, str] | None:
         return self.env_with_package_path()
 
     def flash(self) -> None:
-        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
-        if not elf.is_file():
-            raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
-        rc = self.run_foreground(self.command(elf), env=self.env_with_package_path())
+        rc = self.run_foreground(self.command(self.images()), env=self.env_with_package_path())
         if rc != 0:
             what = "the firmware faulted, report above" if rc == 3 else "see its output above"
             raise ToolFailed(f"simulator exited with status {rc} ({what})", rc)
