@@ -56,9 +56,12 @@ class Sim(WestCommand):
 
         try:
             board, elf = args.board, args.elf
+            images: list[str] = []
             if board is None or elf is None:
                 info = buildinfo.read_build_info(args.build_dir)
                 board = board or info.board
+                if elf is None and info.has_output("mboot_elf"):
+                    images.append(str(info.output("mboot_elf")))   # flashed first
                 elf = elf or str(info.elf)
             if not Path(elf).is_file():
                 raise InputError(f"{elf}: no such file (run 'west build' first)")
@@ -79,6 +82,6 @@ class Sim(WestCommand):
             argv.append("--stats")
         if args.flash_file:
             argv += ["--flash-file", args.flash_file]
-        code = cli.main(argv + [elf])
+        code = cli.main(argv + images + [elf])
         if code:
             sys.exit(code)
