@@ -52,8 +52,9 @@ class MbootLayout:
     @property
     def layout_string(self) -> str:
         """The DfuSe alt-0 name mboot reports over USB (mboot's own two-space spelling)."""
-        kib = self.sector_size // 1024
-        return f"@Internal Flash  /0x{self.flash_start:08X}/{self.sectors}*{kib:02d}Kg"
+        from h7psram.dfuse import layout_string
+
+        return layout_string("Internal Flash", self.flash_start, self.sector_size, self.sectors)
 
     def as_dict(self) -> dict[str, object]:
         return {
