@@ -2,7 +2,7 @@
 
 - `west flash -r sim --pty` in one process, `mpremote connect <pty> exec ...` as separate
   processes (the first one opens the port while the board powers up);
-- the twister-style suites (boot, heap, psram module, fallback) through the pytest plugin with
+- the twister-style suites (boot, heap, psram module, fallback, gc) through the pytest plugin with
   `--build-dir`, for both boards.
 """
 
@@ -24,7 +24,7 @@ import firmware_builds as fb
 pytestmark = pytest.mark.micropython
 
 REPO = Path(__file__).resolve().parents[2]
-SUITES = ("boot", "heap", "psram", "fallback")
+SUITES = ("boot", "heap", "psram", "fallback", "gc")
 
 
 def env_with_package() -> dict[str, str]:
