@@ -49,6 +49,8 @@ class Sim(WestCommand):
         parser.add_argument("--trace", action="store_true", help="record executed blocks for fault reports")
         parser.add_argument("--stats", action="store_true", help="print instructions/s at exit")
         parser.add_argument("--flash-file", metavar="PATH", help="keep the flash contents in PATH between runs")
+        parser.add_argument("--gdb", type=int, metavar="PORT",
+                            help="start halted with a GDB server on localhost:PORT (docs/debugging.md)")
         return parser
 
     def do_run(self, args, unknown_args):  # type: ignore[no-untyped-def]
@@ -82,6 +84,8 @@ class Sim(WestCommand):
             argv.append("--stats")
         if args.flash_file:
             argv += ["--flash-file", args.flash_file]
+        if args.gdb is not None:
+            argv += ["--gdb", str(args.gdb)]
         code = cli.main(argv + images + [elf])
         if code:
             sys.exit(code)

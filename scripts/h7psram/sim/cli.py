@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the RNG model (default 0)")
     p.add_argument("--flash-file", metavar="PATH",
                    help="keep the flash contents in PATH: loaded before the ELF if it exists, saved at exit")
+    p.add_argument("--gdb", type=int, metavar="PORT",
+                   help="start halted at reset with a GDB server on localhost:PORT (docs/debugging.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
     p.add_argument("--hold-key", type=float, metavar="S",
                    help="hold the board's user key from power-on for S simulated seconds "
@@ -97,8 +99,13 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if machine.uart.pty_path:
             print(f"pty: {machine.uart.pty_path}", flush=True)
-            # The board "powers up" when a client opens the port, so it sees the first output.
-            if not machine.uart.wait_for_client(machine._stop):
+            # The board "powers up" when a client opens the port, so it sees the first output;
+            # under GDB it starts when GDB says so.
+            if args.gdb is None and not machine.uart.wait_for_client(machine._stop):
+                return 0
+        if args.gdb is not None:
+            from .gdbstub import GdbServer
+            if GdbServer(machine, args.gdb).serve() != "detached":
                 return 0
         result = machine.run(max_seconds=args.max_seconds)
     finally:

@@ -63,7 +63,7 @@ STM32H7A3_IDCODE = 0x10036480     # DBGMCU_IDCODE seen by the boot trace (DEV_ID
 
 @dataclass
 class RunResult:
-    reason: str              # "stopped" | "max-seconds" | "text" | "died" | "idle" | "max-instructions"
+    reason: str              # "stopped" | "max-seconds" | "text" | "died" | "idle" | "max-instructions" | "halted"
     instructions: int
     sim_ns: int
     wall_s: float
@@ -123,6 +123,11 @@ class Machine:
         self._ring: collections.deque[int] = collections.deque(maxlen=TRACE_DEPTH)
         self._wall_anchor = time.monotonic()
         self.boot_address = self._flash_base()
+        # Debugger seam (sim/gdbstub.py): once debug_halt is set, run() returns "halted";
+        # debug_poll runs once per loop turn (GDB's Ctrl-C); catch_faults halts on fault entry.
+        self.debug_halt: str | None = None
+        self.debug_poll: Callable[[], None] | None = None
+        self.catch_faults = False
 
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
         self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M7)
@@ -375,6 +380,13 @@ class Machine:
             self._suppress = self._current_write
             self.uc.emu_stop()
 
+    def halt(self, why: str) -> None:
+        """Stop the run loop before the next instruction (breakpoint, Ctrl-C, caught fault)."""
+        self.debug_halt = why
+        if self._in_emu:
+            self._early_stop = True
+            self.uc.emu_stop()
+
     def request_system_reset(self, why: str) -> None:
         self._reset_request = why
         if self._in_emu:
@@ -542,6 +554,8 @@ class Machine:
         if target == ex.HARDFAULT:
             self._hardfault_since = self.cycles
         self._enter(target, pc)
+        if self.catch_faults and self.fault_report is None:
+            self.halt("fault")
 
     def _die(self, kind: str, cause: str, handler_pc: int | None = None) -> None:
         if self.fault_report is not None:
@@ -586,9 +600,14 @@ class Machine:
         end_cycle = None if max_seconds is None else self.cycles + int(max_seconds * self.cpu_hz)
         end_instr = None if max_instructions is None else self.instructions + max_instructions
         text_from = self.uart.output_length()
-        input_possible = self.uart.mode != "none" or self._thread is not None
+        input_possible = self.uart.mode != "none" or self._thread is not None or self.debug_poll is not None
         reason = "stopped"
         while True:
+            if self.debug_poll is not None:
+                self.debug_poll()
+            if self.debug_halt is not None:
+                reason = "halted"
+                break
             if self._stop.is_set():
                 reason = "stopped"
                 break
