@@ -2,8 +2,7 @@
 # Installs what the workspace needs on a Debian/Ubuntu host: the Arm
 # cross-compiler and newlib, dfu-util (dfu-suffix is used to cross-check our
 # DfuSe images), gdb-multiarch (debugging, and the simulator's GDB server tests),
-# git,
-# python3-venv, and -- in the workspace's virtual environment (scripts/venv.sh)
+# git, python3-venv, and -- in the workspace's virtual environment (scripts/venv.sh)
 # -- this repository's Python package with west and the test extras. Safe to
 # run again: it only installs what is missing.
 set -euo pipefail
