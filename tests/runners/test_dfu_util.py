@@ -32,7 +32,7 @@ def test_default_command_is_the_write_ups(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-D"], "output": PROGRESS})
     h = make_runner(DfuUtilRunner, build_dir, board)
     h.runner.flash()
-    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")]]
+    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")]]
     # dfu-util's progress reaches the user as it comes, not swallowed.
     assert b"Download\t[=========================] 100%" in h.output
     assert h.warnings == []
@@ -41,7 +41,7 @@ def test_default_command_is_the_write_ups(fake_tools, build_dir, board):
 def test_serial_selects_one_of_two_boards(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING + SECOND_BOARD})
     make_runner(DfuUtilRunner, build_dir, board, serial="3A7F21453338").runner.flash()
-    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-S", "3A7F21453338", "-D", str(build_dir / "firmware.dfu")]
+    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-S", "3A7F21453338", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")]
 
 
 def test_two_boards_without_serial_asks_for_it(fake_tools, build_dir, board):
@@ -83,7 +83,7 @@ def test_bin_is_written_at_flash_start_and_leaves(fake_tools, build_dir, board):
 def test_arguments_after_double_dash_go_to_the_tool(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
     make_runner(DfuUtilRunner, build_dir, board, tool_args=["-t", "2048"]).runner.flash()
-    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-D", str(build_dir / "firmware.dfu"), "-t", "2048"]
+    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu"), "-t", "2048"]
 
 
 def test_missing_dfu_util_names_the_package(fake_tools, build_dir, board):
@@ -154,6 +154,7 @@ def test_verify_reads_back_each_element(fake_tools, build_dir, board, tmp_path):
     h = make_runner(DfuUtilRunner, build_dir, board, cmdline=["--verify"])
     h.runner.flash()
     calls = fake_tools.calls("dfu-util")
+    # the board must stay in DFU to be read back
     assert calls[1] == ["-a", "0", "-D", str(build_dir / "firmware.dfu")]
     assert calls[2][:4] == ["-a", "0", "-s", f"0x08000000:{len(good.read_bytes())}"] and calls[2][4] == "-U"
     assert any("verified" in m for m in h.infos)
@@ -185,7 +186,7 @@ def test_mboot_is_written_once_then_the_application(fake_tools, build_dir, board
     assert fake_tools.calls("dfu-util") == [
         ["-l"],
         ["-a", "0", "-D", str(build_dir / "mboot.dfu")],
-        ["-a", "0", "-D", str(build_dir / "firmware.dfu")],
+        ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")],
     ]
 
 
@@ -193,7 +194,7 @@ def test_with_mboot_running_only_the_application_is_written(fake_tools, build_di
     _mboot_build(build_dir)
     fake_tools.install("dfu-util", {"when": ["-l"], "output": MBOOT_LISTING})
     make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
-    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")]]
+    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")]]
 
 
 def test_application_over_mboot_is_refused(fake_tools, build_dir, board):

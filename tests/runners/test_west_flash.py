@@ -14,20 +14,54 @@ def test_default_runner_is_dfu_util_with_the_write_ups_command(workspace, tools,
                   {"when": ["-D"], "output": "Download\t[=========================] 100%          144 bytes\n"})
     res = west(workspace, "flash", "-d", str(build), path=tools.path_env)
     assert res.returncode == 0, res.stderr
-    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build / "firmware.dfu")]]
+    # the board leaves DFU and starts the firmware (Zephyr's dfu-util runner: -s ADDR:leave)
+    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build / "firmware.dfu")]]
     assert "100%" in res.stdout
 
 
-def test_zephyr_spellings_and_passthrough(workspace, tools, tmp_path, hello_elf):
+def test_zephyr_spellings_and_tool_opt(workspace, tools, tmp_path, hello_elf):
     build = make_build_dir(tmp_path / "build", hello_elf)
     tools.install("openocd", {"output": "** Verified OK **\n"})
-    res = west(workspace, "flash", "--no-rebuild", "--build-dir", str(build), "--runner", "openocd",
-               "--interface", "cmsis-dap", "--", "-d2", path=tools.path_env)
+    res = west(workspace, "flash", "--skip-rebuild", "--build-dir", str(build), "--runner", "openocd",
+               "--tool-opt=-d2", "--", "--interface", "cmsis-dap", path=tools.path_env)
     assert res.returncode == 0, res.stderr
     assert tools.calls("openocd") == [[
         "-f", "interface/cmsis-dap.cfg", "-f", "target/stm32h7x.cfg",
         "-c", "reset_config srst_only connect_assert_srst",
         "-c", f"program {build / 'firmware.elf'} verify reset exit", "-d2"]]
+
+
+# The commands Zephyr's pytest-twister-harness runs for --device-type hardware (its
+# src/twister_harness/device/hardware_adapter.py, generate_command and _prepare_runner_args),
+# with the tool command lines they must lead to.
+HARNESS_FLASH = [
+    (["--runner", "pyocd", "--", "--board-id", "0240000032044e45"],
+     "pyocd", ["flash", "-t", "stm32h7a3vitx", "-O", "connect_mode=under-reset", "-u", "0240000032044e45", "{elf}"]),
+    (["--runner", "openocd", "--", "--cmd-pre-init", "hla_serial 066DFF555051"],
+     "openocd", ["-f", "interface/stlink.cfg", "-f", "target/stm32h7x.cfg", "-c", "hla_serial 066DFF555051",
+                 "-c", "reset_config srst_only connect_assert_srst", "-c", "program {elf} verify reset exit"]),
+]
+
+
+def test_harness_flash_commands_reach_the_tools_as_runner_options(workspace, tools, tmp_path, hello_elf):
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    tools.install("openocd", {"output": "** Verified OK **\n"})
+    tools.install("pyocd", {"output": "100%\n"})
+    for runner_args, tool, expected in HARNESS_FLASH:
+        res = west(workspace, "flash", "--no-rebuild", "--build-dir", str(build), *runner_args, path=tools.path_env)
+        assert res.returncode == 0, res.stderr
+        elf = str(build / "firmware.elf")
+        assert tools.calls(tool)[-1] == [w.replace("{elf}", elf) for w in expected]
+
+
+def test_dfu_util_no_leave_stays_in_dfu(workspace, tools, tmp_path, hello_elf):
+    from dfu_listings import ROM_LISTING
+
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-D"], "output": "100%\n"})
+    res = west(workspace, "flash", "-d", str(build), "--", "--no-leave", path=tools.path_env)
+    assert res.returncode == 0, res.stderr
+    assert tools.calls("dfu-util")[-1] == ["-a", "0", "-D", str(build / "firmware.dfu")]
 
 
 def test_runner_and_options_come_from_runners_yaml(workspace, tools, tmp_path, hello_elf):
@@ -104,4 +138,4 @@ def test_without_runners_yaml_dfu_util_is_still_the_default(workspace, tools, tm
     res = west(workspace, "flash", "-d", str(build), path=tools.path_env)
     assert res.returncode == 0, res.stderr
     assert "runners.yaml missing" in res.stderr
-    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build / "firmware.dfu")]]
+    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build / "firmware.dfu")]]

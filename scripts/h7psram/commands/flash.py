@@ -31,7 +31,9 @@ Runners:
   pyocd     SWD with pyOCD, connect under reset (target stm32h7a3vitx)
   sim       run the ELF in the board simulator; exits with its status
 
-Anything after '--' is appended to the tool's command line.
+As in Zephyr, options after '--' are runner options (e.g. '-- --board-id ID'
+for pyocd, '-- --cmd-pre-init "hla_serial ID"' for openocd); raw arguments
+for the tool itself go through --tool-opt.
 
 Exit status: 0 written, 1 flashing failed or verify mismatch, 2 unusable
 input (missing build, bad .dfu, tool not installed); with -r sim, the
@@ -62,12 +64,15 @@ class Flash(WestCommand):
         rebuild = parser.add_mutually_exclusive_group()
         rebuild.add_argument("--rebuild", dest="rebuild", action="store_true", default=False,
                              help="run 'west build -d BUILD_DIR' first")
-        rebuild.add_argument("--no-rebuild", dest="rebuild", action="store_false",
-                             help="flash the build as it is (the default)")
+        rebuild.add_argument("--no-rebuild", "--skip-rebuild", dest="rebuild", action="store_false",
+                             help="flash the build as it is (the default; --skip-rebuild is the older spelling)")
+        parser.add_argument("--tool-opt", action="append", default=[], metavar="OPT",
+                            help="argument appended to the tool's own command line (repeatable)")
         return parser
 
     def do_run(self, args: argparse.Namespace, unknown_args: list[str]) -> None:
-        runner_argv, tool_args = _split_passthrough(unknown_args)
+        runner_argv = _runner_options(unknown_args)
+        tool_args = list(args.tool_opt)
         try:
             build_dir = Path(args.build_dir)
             if args.rebuild:
@@ -106,12 +111,9 @@ class Flash(WestCommand):
             self.die(f"'west build -d {build_dir}' failed (exit {rc})", exit_code=rc)
 
 
-def _split_passthrough(unknown: list[str]) -> tuple[list[str], list[str]]:
-    """Runner options before '--', tool arguments after it."""
-    if "--" in unknown:
-        i = unknown.index("--")
-        return unknown[:i], unknown[i + 1 :]
-    return unknown, []
+def _runner_options(unknown: list[str]) -> list[str]:
+    """Runner options, given before or after '--' (Zephyr puts them after it)."""
+    return [word for i, word in enumerate(unknown) if not (word == "--" and i == unknown.index("--"))]
 
 
 def _load_board(name: str) -> object:
@@ -130,3 +132,11 @@ def _runner_options_help() -> str:
         body = "\n".join(line for line in body.splitlines() if line.strip() != "options:")
         parts.append(f"{name} runner options ({cls.summary}):\n{body}" if body else f"{name}: no options")
     return "\n\n".join(parts) + "\n"
+
+
+def _split_passthrough(unknown: list[str]) -> tuple[list[str], list[str]]:
+    """Runner options before '--', tool arguments after it (the debug commands' convention)."""
+    if "--" in unknown:
+        i = unknown.index("--")
+        return unknown[:i], unknown[i + 1 :]
+    return unknown, []

@@ -97,8 +97,14 @@ class DfuUtilRunner(Runner):
     @classmethod
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--alt", type=int, default=0, help="DFU alt setting of the internal flash (default 0)")
-        parser.add_argument("--device", type=_vid_pid, default=(dfuse.ST_VID, dfuse.ST_DFU_PID),
+        parser.add_argument("--device", "--pid", type=_vid_pid, default=(dfuse.ST_VID, dfuse.ST_DFU_PID),
                             metavar="VID:PID", help="USB IDs of the bootloader (default 0483:df11)")
+        leave = parser.add_mutually_exclusive_group()
+        leave.add_argument("--dfuse-modifiers", default="leave", metavar="MODS",
+                           help="DfuSe modifiers for dfu-util -s (default 'leave': start the firmware "
+                                "after the download, as Zephyr's dfu-util runner does)")
+        leave.add_argument("--no-leave", dest="dfuse_modifiers", action="store_const", const="",
+                           help="stay in the bootloader after the download")
         parser.add_argument("--bin", action="store_true",
                             help="write firmware.bin at the start of flash and leave DFU mode, instead of firmware.dfu")
         parser.add_argument("--file", help="flash this .dfu (or with --bin, this .bin) instead of the build's")
@@ -212,15 +218,19 @@ class DfuUtilRunner(Runner):
             cmd += ["-S", self.ctx.serial]
         return cmd
 
-    def download_command(self, path: Path) -> list[str]:
+    def download_command(self, path: Path, leave: bool = True) -> list[str]:
+        mods = self.options.dfuse_modifiers if leave else ""
         if self.options.bin:
+            # a raw binary needs the address; a .dfu carries its own, so only the modifiers go in
             flash = self.ctx.flash_region()
-            return self.base_command() + ["-s", f"0x{flash.start:08X}:leave", "-D", str(path)] + self.ctx.tool_args
-        return self.base_command() + ["-D", str(path)] + self.ctx.tool_args
+            where = f"0x{flash.start:08X}" + (f":{mods}" if mods else "")
+            return self.base_command() + ["-s", where, "-D", str(path)] + self.ctx.tool_args
+        select = ["-s", f":{mods}"] if mods else []
+        return self.base_command() + select + ["-D", str(path)] + self.ctx.tool_args
 
-    def download(self, path: Path) -> None:
+    def download(self, path: Path, leave: bool = True) -> None:
         self.ctx.info(f"writing {path} with dfu-util")
-        result = self.run_tool(self.download_command(path))
+        result = self.run_tool(self.download_command(path, leave))
         if result.returncode != 0:
             self.raise_failure(result, path)
 
@@ -273,12 +283,16 @@ class DfuUtilRunner(Runner):
         if mboot_image is not None:
             if dev.is_rom_bootloader:
                 self.ctx.info(f"{dev.describe()} runs the ROM bootloader: installing mboot first")
-                self.download(Path(mboot_image.path))
+                self.download(Path(mboot_image.path), leave=False)
                 if self.options.verify:
                     self.verify(mboot_image.elements, Path(mboot_image.path))
             else:
                 self.ctx.info(f"{dev.describe()} runs mboot already: writing the application only")
-        self.download(path)
+        # a board that left DFU cannot be read back: --verify keeps it there
+        leaving = not self.options.verify
+        if self.options.verify and self.options.dfuse_modifiers:
+            self.ctx.info("--verify: the board stays in DFU mode to be read back; reset it afterwards")
+        self.download(path, leave=leaving)
         if self.options.verify:
             if self.options.bin:
                 self.ctx.warn("--verify with --bin: the board has left DFU mode, nothing to read back")

@@ -49,6 +49,9 @@ class OpenOcdRunner(GdbServerRunner):
         parser.add_argument("--openocd-target", default="stm32h7x",
                             help="OpenOCD target config under target/ (default stm32h7x)")
         parser.add_argument("--adapter-speed", type=int, metavar="KHZ", help="SWD clock in kHz")
+        parser.add_argument("--cmd-pre-init", action="append", default=[], metavar="CMD",
+                            help="OpenOCD command before the target is initialised, e.g. 'hla_serial ID' "
+                                 "(as Zephyr's openocd runner; repeatable)")
         parser.add_argument("--elf", help="program this ELF instead of the build's")
         cls.add_debug_options(parser)
 
@@ -58,7 +61,10 @@ class OpenOcdRunner(GdbServerRunner):
             cmd += ["-c", f"adapter serial {tcl_word(self.ctx.serial)}"]
         if self.options.adapter_speed:
             cmd += ["-c", f"adapter speed {self.options.adapter_speed}"]
-        return cmd + ["-f", f"target/{self.options.openocd_target}.cfg"]
+        cmd += ["-f", f"target/{self.options.openocd_target}.cfg"]
+        for command in getattr(self.options, "cmd_pre_init", []):
+            cmd += ["-c", command]
+        return cmd
 
     def command(self, elf: Path) -> list[str]:
         cmd = self._probe_args() + [

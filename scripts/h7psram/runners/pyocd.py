@@ -43,6 +43,8 @@ class PyOcdRunner(GdbServerRunner):
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--target", default="stm32h7a3vitx", help="pyOCD target name (default stm32h7a3vitx)")
         parser.add_argument("--frequency", metavar="HZ", help="SWD clock, e.g. 4000000 or 4M")
+        parser.add_argument("--board-id", metavar="ID",
+                            help="probe unique ID (pyocd -u), as Zephyr's pyocd runner and the twister harness spell it")
         parser.add_argument("--pack", help="CMSIS pack file to load the target from (instead of the installed packs)")
         parser.add_argument("--elf", help="program this ELF instead of the build's")
         cls.add_debug_options(parser)
@@ -57,8 +59,9 @@ class PyOcdRunner(GdbServerRunner):
         return self._with_probe_args(cmd) + self.ctx.tool_args
 
     def _with_probe_args(self, cmd: list[str]) -> list[str]:
-        if self.ctx.serial:
-            cmd += ["-u", self.ctx.serial]
+        probe = self.options.board_id or self.ctx.serial
+        if probe:
+            cmd += ["-u", probe]
         if self.options.frequency:
             cmd += ["-f", str(self.options.frequency)]
         if self.options.pack:
