@@ -33,6 +33,7 @@ def test_linker_app_offset():
     board = boards.load_board("devebox_h7a3")
     text = linker.linker_script(board, "micropython", "split", app_offset=0x8000)
     assert "FLASH_APP (rx)    : ORIGIN = 0x08008000, LENGTH = 0x001B8000" in text
+    assert "ASSERT(ADDR(.isr_vector) == ORIGIN(FLASH_APP)" in text
     with pytest.raises(InputError, match="whole number"):
         linker.linker_script(board, "micropython", "split", app_offset=0x1000)
 

@@ -218,7 +218,8 @@ def _micropython(board: Board, heap: str, app_offset: int = 0) -> str:
     out += [
         "}",
         "",
-        'ASSERT(ADDR(.isr_vector) == ORIGIN(FLASH), "vector table must start flash0")',
+        ('ASSERT(ADDR(.isr_vector) == ORIGIN(FLASH), "vector table must start flash0")' if not app_offset
+         else 'ASSERT(ADDR(.isr_vector) == ORIGIN(FLASH_APP), "vector table must start after mboot")'),
         'ASSERT(_estack - _sstack >= _minimum_stack_size, "stack below _minimum_stack_size")',
         'ASSERT(_heap_end - _heap_start >= _minimum_heap_size, "heap below _minimum_heap_size")',
         "",
