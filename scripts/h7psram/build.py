@@ -38,6 +38,10 @@ GENERATED_SUBDIR = "generated"
 HEAP_MODES = ("split", "single")
 PRISTINE_MODES = ("auto", "always", "never")
 DEFAULT_BUILD_DIR = "build"
+# Written into a build directory when `west build` makes it; -p empties only marked directories.
+BUILD_MARKER = ".h7psram-build-dir"
+BUILD_INFO = "build_info.yml"
+KEPT_OUTPUTS = FIRMWARE_OUTPUTS + MBOOT_OUTPUTS + (BUILD_INFO, "runners.yaml")
 ENV_WORKSPACE = "H7PSRAM_WORKSPACE"
 
 
@@ -152,10 +156,11 @@ def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], prist
                repo: Optional[Path] = None, extra_cmake_args: Sequence[str] = ()) -> BuildPlan:
     """Decide what `west build` has to do with this build directory.
 
-    -p always wipes a build directory; -p auto wipes it when the board or the
-    app differs from what it was configured for; -p never refuses such a
-    change instead (Zephyr's semantics). A directory that is not empty and
-    holds no CMakeCache.txt is never wiped.
+    -p always empties a build directory; -p auto empties it when the board or
+    the app differs from what it was configured for; -p never refuses such a
+    change instead (Zephyr's semantics). Only a directory that `west build`
+    made (it holds BUILD_MARKER) is ever emptied, and never one that holds
+    the source tree or the workspace: a stray CMakeCache.txt is not enough.
     """
     if pristine not in PRISTINE_MODES:
         raise InputError(f"-p {pristine}: must be one of {', '.join(PRISTINE_MODES)}")
@@ -186,17 +191,75 @@ def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], prist
             raise InputError(f"{build_dir}: configured for board {cached_board} app {cached_app}, "
                              f"not {board} {app}; use -p auto or another -d")
         wipe = False
+    if wipe:
+        check_can_empty(build_dir, repo, extra_protected=(app,))
     # A directory configured before the workspace was complete has no MicroPython
     # path cached; configure again so a later `west update` is picked up.
     configure = wipe or not is_build or bool(extra_cmake_args) or not cache.get("MICROPY_DIR")
     return BuildPlan(board=board, app=app, pristine=wipe, configure=configure)
 
 
-def make_pristine(build_dir: Path) -> None:
-    """Remove a build directory that CMake created (never anything else)."""
-    if not (build_dir / "CMakeCache.txt").is_file():
-        raise InputError(f"{build_dir}: refusing to delete, it is not a build directory")
-    shutil.rmtree(build_dir)
+def _protected_dirs(repo: Optional[Path]) -> list[Path]:
+    """Directories a build directory may never contain: the source tree and the workspace."""
+    dirs = [(repo or repo_root()).resolve()]
+    explicit = os.environ.get(ENV_WORKSPACE)
+    if explicit:
+        dirs.append(Path(explicit).resolve())
+    try:
+        from west.util import WestNotFound, west_topdir
+
+        dirs.append(Path(west_topdir(start=str(dirs[0]), fall_back=False)).resolve())
+    except (ImportError, WestNotFound):
+        pass
+    return dirs
+
+
+def check_can_empty(build_dir: Path, repo: Optional[Path] = None,
+                    extra_protected: Sequence[Path] = ()) -> None:
+    """Raise InputError unless build_dir is one `west build` made and holds nothing of value."""
+    resolved = build_dir.resolve()
+    if not (resolved / BUILD_MARKER).is_file():
+        raise InputError(f"{build_dir}: refusing to empty it, `west build` did not make it (no "
+                         f"{BUILD_MARKER}); delete it yourself or choose another -d")
+    for keep in [*_protected_dirs(repo), *(Path(p).resolve() for p in extra_protected)]:
+        if keep == resolved or resolved in keep.parents:
+            raise InputError(f"{build_dir}: refusing to empty it, it holds {keep}")
+    for name in (".git", ".west"):
+        if (resolved / name).exists():
+            raise InputError(f"{build_dir}: refusing to empty it, it holds {name}")
+
+
+def mark_build_dir(build_dir: Path) -> None:
+    """Create build_dir (or adopt an empty one) and mark it as made by `west build`.
+
+    Only marked directories are ever emptied by -p; an existing directory that
+    already has contents is left unmarked (plan_build refuses it unless it is
+    an older build, which then simply cannot be made pristine).
+    """
+    if build_dir.is_dir() and any(build_dir.iterdir()):
+        return
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / BUILD_MARKER).write_text(
+        "This directory was made by `west build` (h7psram); `west build -p` may empty it.\n")
+
+
+def make_pristine(build_dir: Path, repo: Optional[Path] = None) -> None:
+    """Empty a build directory `west build` made, keeping the last good firmware.
+
+    The installed outputs (firmware.*, mboot.*, build_info.yml, runners.yaml)
+    stay until a new build replaces them, so a build that then fails leaves a
+    flashable firmware with its matching description. Symlinks are removed,
+    never followed.
+    """
+    check_can_empty(build_dir, repo)
+    keep = {BUILD_MARKER, *KEPT_OUTPUTS}
+    for entry in build_dir.iterdir():
+        if entry.name in keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 # --- cmake command lines -----------------------------------------------------------------------
@@ -423,7 +486,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         elif args.step == "config":
             check_board(args.board)
             build_config_header(args.board, args.heap)  # validates the heap mode
-            write_build_info(args.build_dir, args.board, args.app)
+            # A kept firmware keeps the build_info.yml that describes it until
+            # `finish` installs the new one.
+            if not (args.build_dir / "firmware.elf").is_file():
+                write_build_info(args.build_dir, args.board, args.app)
         elif args.step == "generate":
             generate(args.board, args.heap, args.gen_dir, args.mboot)
         elif args.step == "workspace":

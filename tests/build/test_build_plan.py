@@ -10,9 +10,12 @@ from h7psram import build
 from h7psram.errors import InputError
 
 
-def fake_build_dir(path: Path, board: str, app: Path) -> Path:
-    """A build directory as CMake leaves it, as far as plan_build looks (CMakeCache.txt)."""
+def fake_build_dir(path: Path, board: str, app: Path, marked: bool = True) -> Path:
+    """A build directory as `west build` leaves it, as far as plan_build looks (CMakeCache.txt
+    and, unless ``marked`` is False, the marker `west build` writes when it makes one)."""
     path.mkdir(parents=True, exist_ok=True)
+    if marked:
+        build.mark_build_dir(path)
     (path / "CMakeCache.txt").write_text(
         "# This is the CMakeCache file.\n"
         f"//board to build for\nBOARD:STRING={board}\n"
@@ -90,15 +93,64 @@ def test_foreign_directory_is_never_used_or_wiped(tmp_path):
     (d / "cat.jpg").write_bytes(b"meow")
     with pytest.raises(InputError, match="not a build directory"):
         build.plan_build(d, "devebox_h7a3", None, "always")
-    with pytest.raises(InputError, match="refusing to delete"):
+    with pytest.raises(InputError, match="refusing to empty"):
         build.make_pristine(d)
     assert (d / "cat.jpg").exists()
 
 
-def test_make_pristine_removes_a_build_directory(tmp_path, repo):
+def test_make_pristine_empties_a_build_directory_but_keeps_the_firmware(tmp_path, repo):
     d = fake_build_dir(tmp_path / "b", "devebox_h7a3", repo / "app")
+    (d / "mpy" / "obj").mkdir(parents=True)
+    (d / "mpy" / "obj" / "main.o").write_bytes(b"o")
+    (d / "build_info.yml").write_text("board: devebox_h7a3\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    (d / "link").symlink_to(outside, target_is_directory=True)
     build.make_pristine(d)
-    assert not d.exists()
+    assert sorted(p.name for p in d.iterdir()) == sorted([build.BUILD_MARKER, "firmware.elf",
+                                                          "build_info.yml"])
+    assert (d / "firmware.elf").read_bytes() == b"\x7fELF old"
+    assert (outside / "keep.txt").read_text() == "mine"     # a symlink is removed, not followed
+
+
+def test_stray_cmake_cache_does_not_make_a_directory_deletable(tmp_path, repo):
+    """The reported case: `-p always -d .` in a repository holding a stray CMakeCache.txt."""
+    d = fake_build_dir(tmp_path / "project", "devebox_h7a3", repo / "app", marked=False)
+    (d / ".git").mkdir()
+    (d / "main.c").write_text("int main;")
+    for mode, board in (("always", "devebox_h7a3"), ("auto", "weact_mini_h7a3")):
+        with pytest.raises(InputError, match="did not make it"):
+            build.plan_build(d, board, None, mode)
+    with pytest.raises(InputError, match="did not make it"):
+        build.make_pristine(d)
+    assert (d / ".git").is_dir() and (d / "main.c").is_file() and (d / "CMakeCache.txt").is_file()
+
+
+def test_marked_directory_holding_a_repository_or_the_source_is_never_emptied(tmp_path, repo):
+    d = fake_build_dir(tmp_path / "b", "devebox_h7a3", repo / "app")
+    (d / ".git").mkdir()
+    with pytest.raises(InputError, match="it holds .git"):
+        build.plan_build(d, "devebox_h7a3", None, "always")
+    (d / ".git").rmdir()
+    src = d / "src"
+    (src / "app").mkdir(parents=True)
+    with pytest.raises(InputError, match="it holds"):
+        build.make_pristine(d, repo=src)
+    with pytest.raises(InputError, match="it holds"):
+        build.plan_build(d, "devebox_h7a3", src / "app", "always")
+    assert (src / "app").is_dir() and (d / "firmware.elf").is_file()
+
+
+def test_only_an_empty_or_new_directory_is_marked(tmp_path):
+    new = tmp_path / "new" / "b"
+    build.mark_build_dir(new)
+    assert (new / build.BUILD_MARKER).is_file()
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "CMakeCache.txt").write_text("BOARD:STRING=devebox_h7a3\n")
+    build.mark_build_dir(full)
+    assert not (full / build.BUILD_MARKER).exists()
 
 
 def test_missing_app_directory(tmp_path):

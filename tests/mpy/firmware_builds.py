@@ -51,6 +51,7 @@ def build_board(board: str, ws: build.Workspace, root: Path | None = None) -> Pa
     plan = build.plan_build(bdir, board, None, "auto")
     if plan.pristine:
         build.make_pristine(bdir)
+    build.mark_build_dir(bdir)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "scripts"), env.get("PYTHONPATH")]))
     steps = [build.build_command(bdir)]

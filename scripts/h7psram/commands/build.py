@@ -31,6 +31,10 @@ the previous firmware there.
 
 -p auto (default) starts afresh when the board or app differs from the
 build directory's; -p always starts afresh; -p never refuses such a change.
+Starting afresh empties only a directory west build made (it holds
+.h7psram-build-dir), never one holding the source tree or the workspace,
+and keeps firmware.*, build_info.yml and runners.yaml until a new build
+replaces them.
 -t run builds, then runs the firmware on the board simulator.
 Arguments after -- go to cmake's configure step (e.g. -DH7PSRAM_HEAP=single).
 
@@ -72,11 +76,15 @@ class Build(WestCommand):
         try:
             plan = build.plan_build(build_dir, args.board, app, args.pristine,
                                     extra_cmake_args=cmake_opts)
+            # Every check that can fail runs before anything is deleted.
+            ws = build.locate_workspace() if plan.configure else None
+            build.cmake_executable()
             if plan.pristine:
-                self.inf(f"-- west build: making {build_dir} pristine")
+                self.inf(f"-- west build: making {build_dir} pristine (the last good firmware "
+                         f"stays until the new one is built)")
                 build.make_pristine(build_dir)
+            build.mark_build_dir(build_dir)
             if plan.configure:
-                ws = build.locate_workspace()
                 self.banner(f"configuring {build_dir} for {plan.board}")
                 self._run(build.configure_command(build_dir, plan.board, plan.app, ws,
                                                   cmake_opts), "configure")
