@@ -30,7 +30,7 @@ def gdb_debug_args(elf, port=3333):
 
 def test_openocd_debug_starts_server_under_reset_then_gdb_loads(fake_tools, build_dir, board):
     fake_tools.install("openocd")
-    fake_tools.install("arm-none-eabi-gdb")
+    fake_tools.install_gdb("arm-none-eabi-gdb", "openocd")
     make_runner(OpenOcdRunner, build_dir, board).runner.debug("debug")
     assert fake_tools.calls("openocd") == [OPENOCD_SERVER + ["-c", "reset halt"]]
     assert fake_tools.calls("arm-none-eabi-gdb") == [gdb_debug_args(build_dir / "firmware.elf")]
@@ -38,7 +38,9 @@ def test_openocd_debug_starts_server_under_reset_then_gdb_loads(fake_tools, buil
 
 def test_openocd_attach_neither_loads_nor_resets_from_gdb(fake_tools, build_dir, board):
     fake_tools.install("openocd")
-    fake_tools.install("gdb-multiarch")
+    # GDB connects to the server: without the wait, a loaded machine let the fake GDB end before
+    # the fake server had even started, and the server was terminated unrecorded (flaky)
+    fake_tools.install_gdb("gdb-multiarch", "openocd")
     make_runner(OpenOcdRunner, build_dir, board, cmdline=["--gdb-port", "4000"]).runner.debug("attach")
     server = fake_tools.calls("openocd")[0]
     assert "gdb_port 4000" in server and "reset halt" not in server
@@ -61,7 +63,7 @@ def test_openocd_debugserver_runs_only_the_server(fake_tools, build_dir, board):
 
 def test_pyocd_gdbserver_connects_under_reset(fake_tools, build_dir, board):
     fake_tools.install("pyocd")
-    fake_tools.install("arm-none-eabi-gdb")
+    fake_tools.install_gdb("arm-none-eabi-gdb", "pyocd")
     make_runner(PyOcdRunner, build_dir, board, serial="0670FF", cmdline=["--frequency", "4M", "--port", "3334"]
                 ).runner.debug("debug")
     assert fake_tools.calls("pyocd") == [["gdbserver", "-t", "stm32h7a3vitx", "--connect", "under-reset",
@@ -83,7 +85,7 @@ def test_gdb_lookup_order_and_missing_gdb_names_the_package(fake_tools, build_di
 
 def test_gdb_failure_is_reported_with_its_status(fake_tools, build_dir, board):
     fake_tools.install("openocd")
-    fake_tools.install("gdb-multiarch", {"rc": 4})
+    fake_tools.install_gdb("gdb-multiarch", "openocd", rc=4)
     with pytest.raises(ToolFailed, match=r"^gdb exited with status 4$"):
         make_runner(OpenOcdRunner, build_dir, board).runner.debug("attach")
 

@@ -15,6 +15,9 @@ from h7psram.errors import CheckFailed, InputError
 from h7psram.runners.core import FlashFailed, ToolFailed, ToolNotFound, VerifyMismatch
 from h7psram.runners.dfu_util import DfuUtilRunner, parse_listing
 
+#: leaving DFU mode is a request of its own, with the start of flash as the address the ST
+#: ROM bootloader jumps to (dfu-util's '-s :leave' beside a .dfu gives it no address)
+LEAVE = ["-a", "0", "-s", "0x08000000:leave"]
 PROGRESS = "Download\t[=========================] 100%          144 bytes\nDownload done.\n"
 
 
@@ -32,7 +35,7 @@ def test_default_command_is_the_write_ups(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-D"], "output": PROGRESS})
     h = make_runner(DfuUtilRunner, build_dir, board)
     h.runner.flash()
-    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")]]
+    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")], LEAVE]
     # dfu-util's progress reaches the user as it comes, not swallowed.
     assert b"Download\t[=========================] 100%" in h.output
     assert h.warnings == []
@@ -41,7 +44,8 @@ def test_default_command_is_the_write_ups(fake_tools, build_dir, board):
 def test_serial_selects_one_of_two_boards(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING + SECOND_BOARD})
     make_runner(DfuUtilRunner, build_dir, board, serial="3A7F21453338").runner.flash()
-    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-S", "3A7F21453338", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")]
+    assert fake_tools.calls("dfu-util")[1:] == [["-a", "0", "-S", "3A7F21453338", "-D", str(build_dir / "firmware.dfu")],
+                                                ["-a", "0", "-S", "3A7F21453338", "-s", "0x08000000:leave"]]
 
 
 def test_two_boards_without_serial_asks_for_it(fake_tools, build_dir, board):
@@ -76,14 +80,15 @@ def test_other_usb_dfu_devices_do_not_count(fake_tools, build_dir, board):
 def test_bin_is_written_at_flash_start_and_leaves(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
     make_runner(DfuUtilRunner, build_dir, board, cmdline=["--bin"]).runner.flash()
-    assert fake_tools.calls("dfu-util")[1] == [
-        "-a", "0", "-s", "0x08000000:leave", "-D", str(build_dir / "firmware.bin")]
+    assert fake_tools.calls("dfu-util")[1:] == [["-a", "0", "-s", "0x08000000", "-D", str(build_dir / "firmware.bin")],
+                                                LEAVE]
 
 
 def test_arguments_after_double_dash_go_to_the_tool(fake_tools, build_dir, board):
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
     make_runner(DfuUtilRunner, build_dir, board, tool_args=["-t", "2048"]).runner.flash()
-    assert fake_tools.calls("dfu-util")[1] == ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu"), "-t", "2048"]
+    assert fake_tools.calls("dfu-util")[1:] == [["-a", "0", "-D", str(build_dir / "firmware.dfu"), "-t", "2048"],
+                                                LEAVE + ["-t", "2048"]]
 
 
 def test_missing_dfu_util_names_the_package(fake_tools, build_dir, board):
@@ -139,7 +144,7 @@ def test_wrong_layout_report_warns_and_continues(fake_tools, build_dir, board):
     h = make_runner(DfuUtilRunner, build_dir, board)
     h.runner.flash()
     assert len(h.warnings) == 1 and "512 KiB" in h.warnings[0] and "2048 KiB" in h.warnings[0]
-    assert len(fake_tools.calls("dfu-util")) == 2
+    assert len(fake_tools.calls("dfu-util")) == 3  # list, download, leave
 
 
 def _element_data(build_dir: Path) -> bytes:
@@ -158,6 +163,8 @@ def test_verify_reads_back_each_element(fake_tools, build_dir, board, tmp_path):
     assert calls[1] == ["-a", "0", "-D", str(build_dir / "firmware.dfu")]
     assert calls[2][:4] == ["-a", "0", "-s", f"0x08000000:{len(good.read_bytes())}"] and calls[2][4] == "-U"
     assert any("verified" in m for m in h.infos)
+    # read back, then started
+    assert calls[3:] == [LEAVE]
 
 
 def test_verify_mismatch_names_the_address(fake_tools, build_dir, board, tmp_path):
@@ -168,6 +175,8 @@ def test_verify_mismatch_names_the_address(fake_tools, build_dir, board, tmp_pat
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING}, {"when": ["-U"], "upload": str(bad)})
     with pytest.raises(VerifyMismatch, match=r"flash verify mismatch at 0x08000040: wrote 0x[0-9a-f]{2}, read 0x"):
         make_runner(DfuUtilRunner, build_dir, board, cmdline=["--verify"]).runner.flash()
+    # a board with a bad image is not started
+    assert LEAVE not in fake_tools.calls("dfu-util")
 
 
 def _mboot_build(build_dir: Path) -> None:
@@ -186,15 +195,30 @@ def test_mboot_is_written_once_then_the_application(fake_tools, build_dir, board
     assert fake_tools.calls("dfu-util") == [
         ["-l"],
         ["-a", "0", "-D", str(build_dir / "mboot.dfu")],
-        ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")],
+        ["-a", "0", "-D", str(build_dir / "firmware.dfu")],
+        LEAVE,
     ]
+
+
+def test_mboot_from_the_rom_bootloader_leaves_only_after_the_application(fake_tools, build_dir, board):
+    """The ROM bootloader must stay in DFU mode between mboot and the application, and then
+    start the chip at the start of flash (mboot), not at the application's first block."""
+    _mboot_build(build_dir)
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot", "--erase"]).runner.flash()
+    calls = fake_tools.calls("dfu-util")
+    assert [i for i, call in enumerate(calls) if any("leave" in word for word in call)] == [3]
+    # the mass erase comes first: it would wipe mboot after it was written
+    assert calls[1] == ["-a", "0", "-s", ":mass-erase:force", "-D", str(build_dir / "mboot.dfu")]
+    assert calls[2] == ["-a", "0", "-D", str(build_dir / "firmware.dfu")]
+    assert calls[3] == LEAVE
 
 
 def test_with_mboot_running_only_the_application_is_written(fake_tools, build_dir, board):
     _mboot_build(build_dir)
     fake_tools.install("dfu-util", {"when": ["-l"], "output": MBOOT_LISTING})
     make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
-    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build_dir / "firmware.dfu")]]
+    assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")], LEAVE]
 
 
 def test_application_over_mboot_is_refused(fake_tools, build_dir, board):
@@ -238,3 +262,49 @@ def test_bin_refused_when_the_elf_has_a_hole(hole_elf, fake_tools, tmp_path, boa
     # The .dfu of the same ELF holds the two ranges and leaves the gap alone.
     make_runner(DfuUtilRunner, build, board).runner.flash()
     assert [e.address for e in dfuse.read_dfuse(build / "firmware.dfu").elements] == [0x08000000, 0x08020000]
+
+
+def test_erase_no_leave_and_other_modifiers(fake_tools, build_dir, board):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--erase", "--no-leave"]).runner.flash()
+    assert fake_tools.calls("dfu-util")[1:] == [
+        ["-a", "0", "-s", ":mass-erase:force", "-D", str(build_dir / "firmware.dfu")]]
+    (fake_tools.bin_dir / "dfu-util.calls.jsonl").unlink()
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--dfuse-modifiers", "will-reset:leave"]).runner.flash()
+    assert fake_tools.calls("dfu-util")[1:] == [
+        ["-a", "0", "-s", ":will-reset", "-D", str(build_dir / "firmware.dfu")], LEAVE]
+
+
+def test_elf_file_is_written_as_a_dfu_of_its_load_image(fake_tools, build_dir, board, hello_elf):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--elf-file", str(hello_elf), "--alt", "0"]).runner.flash()
+    download = fake_tools.calls("dfu-util")[1]
+    assert download[:3] == ["-a", "0", "-D"] and download[3].endswith("/hello.dfu")
+    assert not Path(download[3]).exists()  # a temporary file, gone after the run
+    with pytest.raises(InputError, match=r"runner 'dfu-util' cannot write hex files \(it writes dfu, elf, bin\)"):
+        make_runner(DfuUtilRunner, build_dir, board, cmdline=["--hex-file", str(hello_elf)]).runner.flash()
+
+
+def test_bin_file_goes_to_the_elfs_load_address(fake_tools, build_dir, board, tmp_path):
+    image = tmp_path / "other.bin"
+    image.write_bytes(b"\x5a" * 64)
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--bin-file", str(image)]).runner.flash()
+    assert fake_tools.calls("dfu-util")[1:] == [["-a", "0", "-s", "0x08000000", "-D", str(image)], LEAVE]
+
+
+@pytest.mark.parametrize("output,rc,outcome", [
+    ("dfu-util: Error during download get_status\n", 74, None),
+    ("You need to specify one of -D or -U\nUsage: dfu-util [options] ...\n", 64, "cannot leave DFU mode on its own"),
+    ("dfu-util: something else\n", 1, "could not leave DFU mode .exit 1.: dfu-util: something else"),
+], ids=["board-gone-while-leaving", "dfu-util-too-old", "other-failure"])
+def test_leave_failures(fake_tools, build_dir, board, output, rc, outcome):
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING},
+                       {"when": ["0x08000000:leave"], "output": output, "rc": rc})
+    runner = make_runner(DfuUtilRunner, build_dir, board).runner
+    if outcome is None:
+        runner.flash()
+    else:
+        with pytest.raises(FlashFailed, match=outcome):
+            runner.flash()
+    assert fake_tools.calls("dfu-util")[-1] == LEAVE

@@ -15,7 +15,7 @@ def test_default_runner_is_dfu_util_with_the_write_ups_command(workspace, tools,
     res = west(workspace, "flash", "-d", str(build), path=tools.path_env)
     assert res.returncode == 0, res.stderr
     # the board leaves DFU and starts the firmware (Zephyr's dfu-util runner: -s ADDR:leave)
-    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build / "firmware.dfu")]]
+    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build / "firmware.dfu")], LEAVE]
     assert "100%" in res.stdout
 
 
@@ -31,27 +31,58 @@ def test_zephyr_spellings_and_tool_opt(workspace, tools, tmp_path, hello_elf):
         "-c", f"program {build / 'firmware.elf'} verify reset exit", "-d2"]]
 
 
-# The commands Zephyr's pytest-twister-harness runs for --device-type hardware (its
-# src/twister_harness/device/hardware_adapter.py, generate_command and _prepare_runner_args),
-# with the tool command lines they must lead to.
+LEAVE = ["-a", "0", "-s", "0x08000000:leave"]
+ELF = "{build}/firmware.elf"
+HARNESS = "zephyr: scripts/pylib/pytest-twister-harness/src/twister_harness/device/hardware_adapter.py"
+
+# The `west flash` command lines Zephyr's pytest-twister-harness runs for --device-type hardware
+# (HardwareAdapter.generate_command and _prepare_runner_args: '--runner R', then after '--' the
+# west_flash_extra_args, the runner_params, and for the probe id '--board-id ID' (pyocd) or
+# '--cmd-pre-init "hla_serial ID"' (openocd with an ST-LINK product); dfu-util gets no id from it),
+# each with the tool command lines it must lead to, as the fake tools record them.
 HARNESS_FLASH = [
-    (["--runner", "pyocd", "--", "--board-id", "0240000032044e45"],
-     "pyocd", ["flash", "-t", "stm32h7a3vitx", "-O", "connect_mode=under-reset", "-u", "0240000032044e45", "{elf}"]),
-    (["--runner", "openocd", "--", "--cmd-pre-init", "hla_serial 066DFF555051"],
-     "openocd", ["-f", "interface/stlink.cfg", "-f", "target/stm32h7x.cfg", "-c", "hla_serial 066DFF555051",
-                 "-c", "reset_config srst_only connect_assert_srst", "-c", "program {elf} verify reset exit"]),
+    dict(source=HARNESS, case="dfu-util: the harness passes no id for this runner",
+         argv=["flash", "--no-rebuild", "--build-dir", "{build}", "--runner", "dfu-util"],
+         tool="dfu-util", calls=[["-l"], ["-a", "0", "-D", "{build}/firmware.dfu"], LEAVE]),
+    dict(source=HARNESS, case="dfu-util: hardware map runner_params: [--dev-id=ID]",
+         argv=["flash", "--no-rebuild", "--build-dir", "{build}", "--runner", "dfu-util",
+               "--", "--dev-id=376E356F3339"],
+         tool="dfu-util", calls=[["-l"], ["-a", "0", "-S", "376E356F3339", "-D", "{build}/firmware.dfu"],
+                                 ["-a", "0", "-S", "376E356F3339", "-s", "0x08000000:leave"]]),
+    dict(source=HARNESS, case="pyocd: device id as --board-id, runner_params --frequency",
+         argv=["flash", "--no-rebuild", "--build-dir", "{build}", "--runner", "pyocd",
+               "--", "--frequency=4000000", "--board-id", "0240000032044e45"],
+         tool="pyocd", calls=[["flash", "-t", "stm32h7a3vitx", "-O", "connect_mode=under-reset",
+                               "-u", "0240000032044e45", "-f", "4000000", ELF]]),
+    dict(source=HARNESS, case="openocd: product STLINK-V3, --west-flash-extra-args=--erase",
+         argv=["flash", "--no-rebuild", "--build-dir", "{build}", "--runner", "openocd",
+               "--", "--erase", "--cmd-pre-init", "hla_serial 066DFF555051"],
+         tool="openocd", calls=[["-f", "interface/stlink.cfg", "-f", "target/stm32h7x.cfg",
+                                 "-c", "hla_serial 066DFF555051", "-c", "reset_config srst_only connect_assert_srst",
+                                 "-c", "init", "-c", "reset halt", "-c", "flash erase_address 0x08000000 0x200000",
+                                 "-c", f"program {ELF} verify reset exit"]]),
+    dict(source=HARNESS + " (older revisions: --skip-rebuild)", case="openocd: product 'STM32 STLink'",
+         argv=["flash", "--skip-rebuild", "--build-dir", "{build}", "--runner", "openocd",
+               "--", "--cmd-pre-init", "hla_serial 0670FF3731"],
+         tool="openocd", calls=[["-f", "interface/stlink.cfg", "-f", "target/stm32h7x.cfg",
+                                 "-c", "hla_serial 0670FF3731", "-c", "reset_config srst_only connect_assert_srst",
+                                 "-c", f"program {ELF} verify reset exit"]]),
 ]
 
 
-def test_harness_flash_commands_reach_the_tools_as_runner_options(workspace, tools, tmp_path, hello_elf):
+@pytest.mark.parametrize("replay", HARNESS_FLASH, ids=lambda r: r["case"].split(":")[0] + ":" + r["case"][-14:])
+def test_harness_flash_commands_reach_the_tools_as_runner_options(workspace, tools, tmp_path, hello_elf, replay):
     build = make_build_dir(tmp_path / "build", hello_elf)
+    tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
     tools.install("openocd", {"output": "** Verified OK **\n"})
     tools.install("pyocd", {"output": "100%\n"})
-    for runner_args, tool, expected in HARNESS_FLASH:
-        res = west(workspace, "flash", "--no-rebuild", "--build-dir", str(build), *runner_args, path=tools.path_env)
-        assert res.returncode == 0, res.stderr
-        elf = str(build / "firmware.elf")
-        assert tools.calls(tool)[-1] == [w.replace("{elf}", elf) for w in expected]
+
+    def filled(words: list[str]) -> list[str]:
+        return [w.replace("{build}", str(build)) for w in words]
+
+    res = west(workspace, *filled(replay["argv"]), path=tools.path_env)
+    assert res.returncode == 0, f"{replay['source']}: {replay['case']}: {res.stderr}"
+    assert tools.calls(replay["tool"]) == [filled(call) for call in replay["calls"]], replay["case"]
 
 
 def test_dfu_util_no_leave_stays_in_dfu(workspace, tools, tmp_path, hello_elf):
@@ -138,4 +169,50 @@ def test_without_runners_yaml_dfu_util_is_still_the_default(workspace, tools, tm
     res = west(workspace, "flash", "-d", str(build), path=tools.path_env)
     assert res.returncode == 0, res.stderr
     assert "runners.yaml missing" in res.stderr
-    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-s", ":leave", "-D", str(build / "firmware.dfu")]]
+    assert tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build / "firmware.dfu")], LEAVE]
+
+
+def test_image_files_erase_and_runner_options_of_zephyr(workspace, tools, tmp_path, hello_elf):
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    (build / "firmware.hex").write_text(":00000001FF\n")
+    tools.install("openocd", {"output": "** Verified OK **\n"})
+    tools.install("pyocd")
+    cfg = tmp_path / "cfg" / "board.cfg"
+    cfg.parent.mkdir()
+    cfg.write_text("source [find interface/stlink.cfg]\n")
+    res = west(workspace, "flash", "-d", str(build), "-r", "openocd", "--hex-file", str(build / "firmware.hex"),
+               "--", "--config", str(cfg), "--serial", "066D", "--cmd-load", "flash write_image erase",
+               "--cmd-verify", "verify_image", path=tools.path_env)
+    assert res.returncode == 0, res.stderr
+    hex_file = str(build / "firmware.hex")
+    assert tools.calls("openocd") == [[
+        "-s", str(cfg.parent), "-f", str(cfg), "-c", "adapter serial 066D",
+        "-c", "reset_config srst_only connect_assert_srst", "-c", "init", "-c", "reset halt",
+        "-c", f"flash write_image erase {hex_file}", "-c", f"verify_image {hex_file}",
+        "-c", "reset run", "-c", "shutdown"]]
+    res = west(workspace, "flash", "-d", str(build), "-r", "pyocd", "--bin-file", str(build / "firmware.bin"),
+               "--erase", "--", "--target", "stm32h7b3vitx", "--frequency", "1M", path=tools.path_env)
+    assert res.returncode == 0, res.stderr
+    assert tools.calls("pyocd") == [[
+        "flash", "-t", "stm32h7b3vitx", "-O", "connect_mode=under-reset", "-f", "1M", "-e", "chip",
+        "--base-address", "0x08000000", str(build / "firmware.bin")]]
+
+
+def test_capabilities_are_checked_and_shown(workspace, tools, tmp_path, hello_elf):
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    res = west(workspace, "flash", "-d", str(build), "-r", "sim", "--erase", path=tools.path_env)
+    assert res.returncode == 2
+    assert _error_lines(res.stderr) == [
+        "FATAL ERROR: runner 'sim' cannot erase the flash (--erase; runners that can: dfu-util, openocd, pyocd)"]
+    res = west(workspace, "flash", "-d", str(build), "-r", "sim", "--hex-file", str(build / "firmware.elf"),
+               path=tools.path_env)
+    assert res.returncode == 2 and "runner 'sim' cannot write hex files (it writes elf)" in res.stderr
+    res = west(workspace, "flash", "-d", str(build), "-H", path=tools.path_env)
+    assert res.returncode == 0, res.stderr
+    assert f"build directory {build}: board devebox_h7a3" in res.stdout
+    assert "runners.yaml: runners dfu-util, openocd, pyocd, sim; flash-runner dfu-util" in res.stdout
+    assert ("  capabilities: commands=['flash'], dev_id=yes (USB serial number: dfu-util -S ID), erase=yes, "
+            "files=['dfu', 'elf', 'bin']") in res.stdout
+    assert "  runners.yaml args: --alt=0" in res.stdout and "--cmd-load CMD" in res.stdout
+    res = west(workspace, "flash", "-d", str(build), "-H", "-r", "pyocd", path=tools.path_env)
+    assert "pyocd: SWD with pyOCD" in res.stdout and "dfu-util:" not in res.stdout

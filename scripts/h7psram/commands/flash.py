@@ -26,14 +26,17 @@ over the file's.
 
 Runners:
   dfu-util  USB DFU (default): 'dfu-util -a 0 -D BUILD_DIR/firmware.dfu' to the
-            STM32 ROM bootloader 0483:df11 (BOOT0 to 3V3, then plug USB in)
+            STM32 ROM bootloader 0483:df11 (BOOT0 to 3V3, then plug USB in),
+            then 'dfu-util -a 0 -s 0x08000000:leave' to start it
   openocd   SWD with NRST asserted during attach (stm32h7x target)
   pyocd     SWD with pyOCD, connect under reset (target stm32h7a3vitx)
   sim       run the ELF in the board simulator; exits with its status
 
 As in Zephyr, options after '--' are runner options (e.g. '-- --board-id ID'
 for pyocd, '-- --cmd-pre-init "hla_serial ID"' for openocd); raw arguments
-for the tool itself go through --tool-opt.
+for the tool itself go through --tool-opt. Every runner takes --elf-file,
+--hex-file, --bin-file (the formats it can write), --erase (if it can) and
+-i/--dev-id; -H shows each runner's capabilities.
 
 Exit status: 0 written, 1 flashing failed or verify mismatch, 2 unusable
 input (missing build, bad .dfu, tool not installed); with -r sim, the
@@ -68,11 +71,17 @@ class Flash(WestCommand):
                              help="flash the build as it is (the default; --skip-rebuild is the older spelling)")
         parser.add_argument("--tool-opt", action="append", default=[], metavar="OPT",
                             help="argument appended to the tool's own command line (repeatable)")
+        parser.add_argument("-H", "--context", action="store_true",
+                            help="print the build's runners, their capabilities and options, then exit "
+                                 "(with -r: that runner only)")
         return parser
 
     def do_run(self, args: argparse.Namespace, unknown_args: list[str]) -> None:
         runner_argv = _runner_options(unknown_args)
         tool_args = list(args.tool_opt)
+        if args.context:
+            self.inf(_context(Path(args.build_dir), args.runner), colorize=False)
+            return
         try:
             build_dir = Path(args.build_dir)
             if args.rebuild:
@@ -132,6 +141,31 @@ def _runner_options_help() -> str:
         body = "\n".join(line for line in body.splitlines() if line.strip() != "options:")
         parts.append(f"{name} runner options ({cls.summary}):\n{body}" if body else f"{name}: no options")
     return "\n\n".join(parts) + "\n"
+
+
+def _context(build_dir: Path, only: str | None) -> str:
+    """What `west flash -H` prints: the build, its runners.yaml, and each runner's capabilities,
+    runners.yaml arguments and options (Zephyr's --context)."""
+    lines = []
+    classes = core.runner_classes()
+    config = None
+    try:
+        info = buildinfo.read_build_info(build_dir)
+        lines.append(f"build directory {build_dir}: board {info.board}, outputs "
+                     f"{', '.join(sorted(info.outputs))}")
+        config = buildinfo.read_runners_yaml(build_dir)
+        lines.append(f"runners.yaml: runners {', '.join(config.runners)}; flash-runner {config.flash_runner}")
+    except H7Error as err:
+        lines.append(f"no usable build ({err}); the runners of this workspace:")
+    if only is not None and only not in classes:
+        return "\n".join(lines + [f"unknown runner '{only}' (known: {', '.join(sorted(classes))})"])
+    for name in [only] if only else sorted(classes):
+        cls = classes[name]
+        lines += ["", f"{name}: {cls.summary}", f"  capabilities: {cls.capabilities()}"]
+        if config is not None:
+            lines.append(f"  runners.yaml args: {' '.join(config.args_for(name)) or '(none)'}")
+        lines += ["  " + line for line in cls.options_help().splitlines()]
+    return "\n".join(lines)
 
 
 def _split_passthrough(unknown: list[str]) -> tuple[list[str], list[str]]:

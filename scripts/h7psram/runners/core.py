@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 from h7psram.buildinfo import BuildInfo
-from h7psram.dfuse import flash_of
+from h7psram.dfuse import dfuse_from_elf, flash_of
 from h7psram.errors import CheckFailed, H7Error, InputError
 
 # Modules holding one runner each; imported on first use so `west flash -h` stays fast.
@@ -115,6 +115,24 @@ class _RaisingParser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {self.source}: {message}")
 
 
+#: the files Zephyr's west flash takes on its command line (--hex-file, --bin-file, --elf-file)
+COMMON_FILE_TYPES = ("hex", "bin", "elf")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options every runner takes, given before or after '--' (Zephyr's common runner options)."""
+    group = parser.add_argument_group("common to all runners")
+    group.add_argument("--elf-file", "--elf", dest="elf_file", metavar="FILE",
+                       help="write this ELF instead of the build's")
+    group.add_argument("--hex-file", metavar="FILE", help="write this Intel HEX file instead of the build's")
+    group.add_argument("--bin-file", metavar="FILE",
+                       help="write this raw binary instead of the build's (at the ELF's load address)")
+    group.add_argument("--erase", action="store_true",
+                       help="erase the whole flash before writing (runners that can)")
+    group.add_argument("-i", "--dev-id", dest="dev_id", metavar="ID",
+                       help="as west flash -i: the probe or DFU device to use (Zephyr's runners take it after '--')")
+
+
 @dataclass
 class ToolResult:
     returncode: int
@@ -137,6 +155,12 @@ class Runner(ABC):
     # What the runner can do, as Zephyr's RunnerCaps: "flash", and for GDB servers
     # "debug", "debugserver", "attach" (runners/gdb.py).
     commands: ClassVar[frozenset[str]] = frozenset({"flash"})
+    # Image formats the runner writes, the first one by default (--hex-file etc. pick
+    # another); and whether it can erase the whole flash first (--erase).
+    file_types: ClassVar[tuple[str, ...]] = ("elf",)
+    erase: ClassVar[bool] = False
+    # What -i/--dev-id selects for this runner (empty: nothing).
+    dev_id: ClassVar[str] = ""
 
     def __init__(self, ctx: FlashContext, options: argparse.Namespace) -> None:
         self.ctx = ctx
@@ -152,7 +176,50 @@ class Runner(ABC):
     def option_parser(cls) -> _RaisingParser:
         parser = _RaisingParser(prog=f"west flash -r {cls.name}", add_help=False, allow_abbrev=False)
         cls.add_options(parser)
+        add_common_options(parser)
         return parser
+
+    @classmethod
+    def capabilities(cls) -> str:
+        """One line in the shape of Zephyr's RunnerCaps, for `west flash -H`."""
+        return (f"commands={sorted(cls.commands)}, dev_id={'yes (' + cls.dev_id + ')' if cls.dev_id else 'no'}, "
+                f"erase={'yes' if cls.erase else 'no'}, files={list(cls.file_types)}")
+
+    def image(self) -> tuple[str, Path]:
+        """(format, path) of what to write: a --hex-file/--bin-file/--elf-file this runner can
+        write (in its order of preference), else the build's output of its first format."""
+        given = {kind: Path(getattr(self.options, f"{kind}_file")) for kind in COMMON_FILE_TYPES
+                 if getattr(self.options, f"{kind}_file", None)}
+        if given:
+            usable = [kind for kind in self.file_types if kind in given]
+            if not usable:
+                raise InputError(f"runner '{self.name}' cannot write {' or '.join(given)} files (it writes "
+                                 f"{', '.join(self.file_types)}); drop "
+                                 f"{', '.join(f'--{kind}-file' for kind in given)}")
+            kind = usable[0]
+            path = given[kind]
+        else:
+            kind = self.file_types[0]
+            path = self.ctx.build.output(kind)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file" + ("" if given else " (run 'west build' first)"))
+        return kind, path
+
+    def load_address(self) -> int:
+        """Where a raw binary goes: the build ELF's first load address (after mboot in an
+        mboot build), else the start of the board's flash."""
+        elf = self.ctx.build.elf if self.ctx.build.has_output("elf") else None
+        if elf is not None and elf.is_file():
+            ranges = dfuse_from_elf(elf)
+            if ranges:
+                return ranges[0][0]
+        return self.ctx.flash_region().start
+
+    def check_erase(self) -> None:
+        if getattr(self.options, "erase", False) and not self.erase:
+            able = sorted(name for name, cls in runner_classes().items() if cls.erase)
+            raise InputError(f"runner '{self.name}' cannot erase the flash (--erase; runners that can: "
+                             f"{', '.join(able)})")
 
     @classmethod
     def parse_options(cls, from_yaml: Sequence[str], from_command_line: Sequence[str]) -> argparse.Namespace:
@@ -165,7 +232,10 @@ class Runner(ABC):
 
     @classmethod
     def create(cls, ctx: FlashContext, from_yaml: Sequence[str] = (), from_command_line: Sequence[str] = ()) -> "Runner":
-        return cls(ctx, cls.parse_options(from_yaml, from_command_line))
+        options = cls.parse_options(from_yaml, from_command_line)
+        if options.dev_id:
+            ctx.serial = options.dev_id
+        return cls(ctx, options)
 
     @classmethod
     def options_help(cls) -> str:

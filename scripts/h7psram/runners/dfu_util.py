@@ -1,8 +1,17 @@
 """Flash over USB DFU with dfu-util: the STM32 ROM bootloader (0483:df11) or mboot.
 
-The default command is the one the original write-up ran by hand::
+The download is the one the original write-up ran by hand, followed by a
+separate request to leave DFU mode at the start of flash::
 
     dfu-util -a 0 -D BUILD_DIR/firmware.dfu
+    dfu-util -a 0 -s 0x08000000:leave
+
+The ST ROM bootloader starts the code at its current address pointer when it
+leaves DFU mode, and dfu-util's ``-s :leave`` next to a DfuSe file sets no
+address (it is left wherever the last written block was); so the leave is a
+command of its own with the address given, as MicroPython's pydfu does. The
+chip then starts from the vector table at the start of flash: the application,
+or in an mboot build mboot, which starts the application.
 
 Before it runs, ``dfu-util -l`` must show exactly one bootloader (or the one
 chosen with ``--serial``), its alt setting must be the internal flash, and the
@@ -17,6 +26,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from h7psram import dfuse
 from h7psram.errors import InputError
@@ -93,6 +103,9 @@ class DfuUtilRunner(Runner):
     program = "dfu-util"
     install_hint = "apt install dfu-util"
     summary = "USB DFU through the STM32 ROM bootloader or mboot (default)"
+    file_types = ("dfu", "elf", "bin")
+    erase = True
+    dev_id = "USB serial number: dfu-util -S ID"
 
     @classmethod
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
@@ -101,8 +114,9 @@ class DfuUtilRunner(Runner):
                             metavar="VID:PID", help="USB IDs of the bootloader (default 0483:df11)")
         leave = parser.add_mutually_exclusive_group()
         leave.add_argument("--dfuse-modifiers", default="leave", metavar="MODS",
-                           help="DfuSe modifiers for dfu-util -s (default 'leave': start the firmware "
-                                "after the download, as Zephyr's dfu-util runner does)")
+                           help="DfuSe modifiers for dfu-util -s, ':'-separated (default 'leave': start the "
+                                "firmware after the download, as Zephyr's dfu-util runner does; the leave is "
+                                "its own request, 'dfu-util -s FLASH_START:leave')")
         leave.add_argument("--no-leave", dest="dfuse_modifiers", action="store_const", const="",
                            help="stay in the bootloader after the download")
         parser.add_argument("--bin", action="store_true",
@@ -177,10 +191,14 @@ class DfuUtilRunner(Runner):
 
     # ----------------------------------------------------------------- images
 
-    def image_path(self) -> Path:
+    def chosen_image(self) -> tuple[str, Path]:
+        """("dfu" | "bin" | "elf", path): --file/--bin first (this runner's own spellings),
+        then --elf-file/--bin-file, else the build's firmware.dfu."""
         if self.options.file:
-            return Path(self.options.file)
-        return self.ctx.build.output("bin" if self.options.bin else "dfu")
+            return ("bin" if self.options.bin else "dfu"), Path(self.options.file)
+        if self.options.bin and not (self.options.bin_file or self.options.elf_file or self.options.hex_file):
+            return "bin", self.ctx.build.output("bin")
+        return self.image()
 
     def load_checked_dfu(self, path: Path) -> dfuse.DfuseImage:
         image = dfuse.read_dfuse(path)
@@ -188,19 +206,21 @@ class DfuUtilRunner(Runner):
         dfuse.check_within(image, self.ctx.flash_region())
         return image
 
-    def bin_elements(self, path: Path) -> list[dfuse.DfuseElement]:
+    def bin_elements(self, path: Path, own_build: bool) -> list[dfuse.DfuseElement]:
         flash = self.ctx.flash_region()
-        (addr, data), = dfuse.dfuse_from_bin(path, flash.start)
-        if len(data) > flash.size:
-            raise FlashFailed(f"{path}: {len(data)} bytes do not fit in {flash.name} ({flash.size} bytes)")
-        self.check_bin_has_no_gap(path)
+        (addr, data), = dfuse.dfuse_from_bin(path, self.load_address())
+        if addr + len(data) > flash.end:
+            raise FlashFailed(f"{path}: {len(data)} bytes at 0x{addr:08X} do not fit in {flash.name} "
+                              f"(ends at 0x{flash.end:08X})")
+        if own_build:
+            self.check_bin_has_no_gap(path)
         return [dfuse.DfuseElement(addr, data)]
 
     def check_bin_has_no_gap(self, path: Path) -> None:
         """A raw binary fills the holes between the ELF's load ranges with padding, and
         writing it would wipe what lives there (MicroPython keeps its filesystem in
         such a hole); the .dfu writes only the loaded ranges."""
-        if self.options.file or not self.ctx.build.has_output("elf") or not self.ctx.build.elf.is_file():
+        if not self.ctx.build.has_output("elf") or not self.ctx.build.elf.is_file():
             return
         ranges = dfuse.dfuse_from_elf(self.ctx.build.elf)
         for (a_addr, a_data), (b_addr, _) in zip(ranges, ranges[1:]):
@@ -210,6 +230,13 @@ class DfuUtilRunner(Runner):
                 "(e.g. the filesystem); flash firmware.dfu instead (drop --bin)"
             )
 
+    def dfu_from_elf(self, elf: Path, tmp: Path) -> Path:
+        """A .dfu of the ELF's load image (what 'west build' writes), for --elf-file."""
+        out = tmp / (elf.stem + ".dfu")
+        vid, pid = self.options.device
+        dfuse.write_dfuse(out, dfuse.dfuse_from_elf(elf), vid=vid, pid=pid, alt=self.options.alt)
+        return out
+
     # -------------------------------------------------------------- commands
 
     def base_command(self) -> list[str]:
@@ -218,21 +245,44 @@ class DfuUtilRunner(Runner):
             cmd += ["-S", self.ctx.serial]
         return cmd
 
-    def download_command(self, path: Path, leave: bool = True) -> list[str]:
-        mods = self.options.dfuse_modifiers if leave else ""
-        if self.options.bin:
+    def modifiers(self) -> tuple[list[str], bool]:
+        """(modifiers for the downloads, whether to leave DFU mode afterwards)."""
+        mods = [m for m in (self.options.dfuse_modifiers or "").split(":") if m]
+        return [m for m in mods if m != "leave"], "leave" in mods
+
+    def download_command(self, path: Path, kind: str = "dfu", mods: Sequence[str] = ()) -> list[str]:
+        suffix = "".join(f":{m}" for m in mods)
+        if kind == "bin":
             # a raw binary needs the address; a .dfu carries its own, so only the modifiers go in
-            flash = self.ctx.flash_region()
-            where = f"0x{flash.start:08X}" + (f":{mods}" if mods else "")
-            return self.base_command() + ["-s", where, "-D", str(path)] + self.ctx.tool_args
-        select = ["-s", f":{mods}"] if mods else []
+            select = ["-s", f"0x{self.load_address():08X}{suffix}"]
+        else:
+            select = ["-s", suffix] if suffix else []
         return self.base_command() + select + ["-D", str(path)] + self.ctx.tool_args
 
-    def download(self, path: Path, leave: bool = True) -> None:
+    def leave_command(self) -> list[str]:
+        """Leave DFU mode and start the code at the start of flash (DfuSe command mode)."""
+        return self.base_command() + ["-s", f"0x{self.ctx.flash_region().start:08X}:leave"] + self.ctx.tool_args
+
+    def download(self, path: Path, kind: str = "dfu", mods: Sequence[str] = ()) -> None:
         self.ctx.info(f"writing {path} with dfu-util")
-        result = self.run_tool(self.download_command(path, leave))
+        result = self.run_tool(self.download_command(path, kind, mods))
         if result.returncode != 0:
             self.raise_failure(result, path)
+
+    def leave(self) -> None:
+        self.ctx.info("leaving DFU mode: the board starts from the start of its flash")
+        result = self.run_tool(self.leave_command())
+        if result.returncode == 0:
+            return
+        if "specify one of -D or -U" in result.output:
+            raise FlashFailed("the firmware is written, but this dfu-util cannot leave DFU mode on its own "
+                              "(dfu-util 0.10 or later can): set BOOT0 low and reset the board")
+        if re.search(r"get_status|LIBUSB_ERROR_(PIPE|IO|NO_DEVICE)", result.output):
+            # the bootloader may jump to the firmware before it answers the last request
+            self.ctx.info("dfu-util lost the board while it left DFU mode (it starts the firmware then)")
+            return
+        last = result.last_line(r"^dfu-util: ") or result.last_line(r"\S") or "no output"
+        raise ToolFailed(f"dfu-util could not leave DFU mode (exit {result.returncode}): {last}", result.returncode)
 
     def raise_failure(self, result: ToolResult, path: Path) -> None:
         text = result.output
@@ -269,9 +319,15 @@ class DfuUtilRunner(Runner):
 
     def flash(self) -> None:
         self.require()
-        path = self.image_path()
-        if self.options.bin:
-            elements = self.bin_elements(path)
+        kind, path = self.chosen_image()
+        with tempfile.TemporaryDirectory(prefix="h7psram-dfu-") as tmp:
+            if kind == "elf":
+                path, kind = self.dfu_from_elf(path, Path(tmp)), "dfu"
+            self.write(kind, path)
+
+    def write(self, kind: str, path: Path) -> None:
+        if kind == "bin":
+            elements = self.bin_elements(path, own_build=not (self.options.file or self.options.bin_file))
         else:
             elements = self.load_checked_dfu(path).elements
         mboot_image = self.load_mboot() if self.options.mboot is not None else None
@@ -280,24 +336,24 @@ class DfuUtilRunner(Runner):
 
         dev = self.select_device()
         self.check_alt(dev)
+        mods, leave = self.modifiers()
+        # --erase: the first download erases the whole flash (mboot keeps its own sectors)
+        first_mods = mods + ["mass-erase", "force"] if self.options.erase else mods
         if mboot_image is not None:
             if dev.is_rom_bootloader:
+                # the ROM bootloader stays in DFU mode until the application is written too
                 self.ctx.info(f"{dev.describe()} runs the ROM bootloader: installing mboot first")
-                self.download(Path(mboot_image.path), leave=False)
+                self.download(Path(mboot_image.path), "dfu", first_mods)
+                first_mods = mods
                 if self.options.verify:
                     self.verify(mboot_image.elements, Path(mboot_image.path))
             else:
                 self.ctx.info(f"{dev.describe()} runs mboot already: writing the application only")
-        # a board that left DFU cannot be read back: --verify keeps it there
-        leaving = not self.options.verify
-        if self.options.verify and self.options.dfuse_modifiers:
-            self.ctx.info("--verify: the board stays in DFU mode to be read back; reset it afterwards")
-        self.download(path, leave=leaving)
+        self.download(path, kind, first_mods)
         if self.options.verify:
-            if self.options.bin:
-                self.ctx.warn("--verify with --bin: the board has left DFU mode, nothing to read back")
-            else:
-                self.verify(elements, path)
+            self.verify(elements, path)
+        if leave:
+            self.leave()
 
     # ------------------------------------------------------------------ mboot
 

@@ -86,7 +86,7 @@ class GdbServerRunner(Runner):
         return None
 
     def elf(self) -> Path:
-        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
+        elf = Path(self.options.elf_file) if self.options.elf_file else self.ctx.build.elf
         if not elf.is_file():
             raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
         return elf

@@ -41,6 +41,9 @@ class OpenOcdRunner(GdbServerRunner):
     program = "openocd"
     install_hint = "apt install openocd"
     summary = "SWD through an ST-LINK (or another probe) with OpenOCD, connect under reset"
+    file_types = ("elf", "hex", "bin")
+    erase = True
+    dev_id = "probe serial number: 'adapter serial ID'"
 
     @classmethod
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
@@ -52,25 +55,53 @@ class OpenOcdRunner(GdbServerRunner):
         parser.add_argument("--cmd-pre-init", action="append", default=[], metavar="CMD",
                             help="OpenOCD command before the target is initialised, e.g. 'hla_serial ID' "
                                  "(as Zephyr's openocd runner; repeatable)")
-        parser.add_argument("--elf", help="program this ELF instead of the build's")
+        parser.add_argument("--config", action="append", default=[], metavar="FILE",
+                            help="OpenOCD config file instead of interface/ + target/ (repeatable; as Zephyr's "
+                                 "--config)")
+        parser.add_argument("--serial", dest="probe_serial", metavar="ID",
+                            help="probe serial number ('adapter serial ID'); wins over west flash -i")
+        parser.add_argument("--cmd-load", metavar="CMD",
+                            help="OpenOCD command that writes the file, e.g. 'flash write_image erase' (the file "
+                                 "name, and for a .bin its address, are appended); default: 'program ... verify "
+                                 "reset exit'")
+        parser.add_argument("--cmd-verify", metavar="CMD",
+                            help="with --cmd-load: OpenOCD command that checks the file, e.g. 'verify_image'")
         cls.add_debug_options(parser)
 
     def _probe_args(self) -> list[str]:
-        cmd = [self.program, "-f", f"interface/{self.options.interface}.cfg"]
-        if self.ctx.serial:
-            cmd += ["-c", f"adapter serial {tcl_word(self.ctx.serial)}"]
+        serial = self.options.probe_serial or self.ctx.serial
+        if self.options.config:
+            # the config files name interface and target; files next to the first are found too
+            cmd = [self.program, "-s", str(Path(self.options.config[0]).parent)]
+            for config in self.options.config:
+                cmd += ["-f", config]
+        else:
+            cmd = [self.program, "-f", f"interface/{self.options.interface}.cfg"]
+        if serial:
+            cmd += ["-c", f"adapter serial {tcl_word(serial)}"]
         if self.options.adapter_speed:
             cmd += ["-c", f"adapter speed {self.options.adapter_speed}"]
-        cmd += ["-f", f"target/{self.options.openocd_target}.cfg"]
+        if not self.options.config:
+            cmd += ["-f", f"target/{self.options.openocd_target}.cfg"]
         for command in getattr(self.options, "cmd_pre_init", []):
             cmd += ["-c", command]
         return cmd
 
-    def command(self, elf: Path) -> list[str]:
-        cmd = self._probe_args() + [
-            "-c", "reset_config srst_only connect_assert_srst",
-            "-c", f"program {tcl_word(str(elf))} verify reset exit",
-        ]
+    def command(self, image: Path, kind: str = "elf") -> list[str]:
+        cmd = self._probe_args() + ["-c", "reset_config srst_only connect_assert_srst"]
+        # a raw binary carries no address: OpenOCD needs it after the file name
+        where = tcl_word(str(image)) + (f" 0x{self.load_address():08X}" if kind == "bin" else "")
+        if self.options.erase:
+            flash = self.ctx.flash_region()
+            cmd += ["-c", "init", "-c", "reset halt",
+                    "-c", f"flash erase_address 0x{flash.start:08X} 0x{flash.size:X}"]
+        if self.options.cmd_load:
+            cmd += ["-c", "init", "-c", "reset halt", "-c", f"{self.options.cmd_load} {where}"]
+            if self.options.cmd_verify:
+                cmd += ["-c", f"{self.options.cmd_verify} {where}"]
+            cmd += ["-c", "reset run", "-c", "shutdown"]
+        else:
+            cmd += ["-c", f"program {where} verify reset exit"]
         return cmd + self.ctx.tool_args
 
     def server_command(self, command: str, port: int) -> list[str]:
@@ -85,11 +116,9 @@ class OpenOcdRunner(GdbServerRunner):
 
     def flash(self) -> None:
         self.require()
-        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
-        if not elf.is_file():
-            raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
+        kind, elf = self.image()
         self.ctx.info(f"programming {elf} with OpenOCD (NRST asserted during attach)")
-        result = self.run_tool(self.command(elf))
+        result = self.run_tool(self.command(elf, kind))
         if "** Verify Failed **" in result.output:
             diff = result.last_line(r"(?i)diff \d+ address")
             extra = f" ({diff})" if diff else ""

@@ -38,6 +38,9 @@ class PyOcdRunner(GdbServerRunner):
     program = "pyocd"
     install_hint = "pip install pyocd"
     summary = "SWD with pyOCD (needs the STM32H7 CMSIS pack), connect under reset"
+    file_types = ("elf", "hex", "bin")
+    erase = True
+    dev_id = "probe unique ID: pyocd -u ID"
 
     @classmethod
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
@@ -46,12 +49,16 @@ class PyOcdRunner(GdbServerRunner):
         parser.add_argument("--board-id", metavar="ID",
                             help="probe unique ID (pyocd -u), as Zephyr's pyocd runner and the twister harness spell it")
         parser.add_argument("--pack", help="CMSIS pack file to load the target from (instead of the installed packs)")
-        parser.add_argument("--elf", help="program this ELF instead of the build's")
         cls.add_debug_options(parser)
 
-    def command(self, elf: Path) -> list[str]:
+    def command(self, image: Path, kind: str = "elf") -> list[str]:
         cmd = [self.program, "flash", "-t", self.options.target, "-O", "connect_mode=under-reset"]
-        return self._with_probe_args(cmd) + self.ctx.tool_args + [str(elf)]
+        cmd = self._with_probe_args(cmd)
+        if self.options.erase:
+            cmd += ["-e", "chip"]
+        if kind == "bin":
+            cmd += ["--base-address", f"0x{self.load_address():08X}"]
+        return cmd + self.ctx.tool_args + [str(image)]
 
     def server_command(self, command: str, port: int) -> list[str]:
         cmd = [self.program, "gdbserver", "-t", self.options.target, "--connect", "under-reset",
@@ -70,11 +77,9 @@ class PyOcdRunner(GdbServerRunner):
 
     def flash(self) -> None:
         self.require()
-        elf = Path(self.options.elf) if self.options.elf else self.ctx.build.elf
-        if not elf.is_file():
-            raise FlashFailed(f"{elf}: no such file (run 'west build' first)")
+        kind, elf = self.image()
         self.ctx.info(f"programming {elf} with pyOCD (target {self.options.target}, connect under reset)")
-        result = self.run_tool(self.command(elf))
+        result = self.run_tool(self.command(elf, kind))
         self.check_verify(result, str(elf))
         if result.returncode == 0:
             return

@@ -24,6 +24,7 @@ class SimRunner(GdbServerRunner):
     program = sys.executable
     install_hint = "pip install -e . (the h7psram package provides the simulator)"
     summary = "run the firmware in the board simulator instead of on hardware"
+    file_types = ("elf",)
 
     @classmethod
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
@@ -33,13 +34,12 @@ class SimRunner(GdbServerRunner):
         parser.add_argument("--fault", action="append", default=[], metavar="F",
                             help="inject a PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B")
         parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
-        parser.add_argument("--elf", help="run this ELF instead of the build's")
         cls.add_debug_options(parser)
 
     def images(self) -> list[Path]:
         """What a flasher would write, in order: mboot first in an mboot build."""
         app = self.elf()
-        if self.options.elf or not self.ctx.build.has_output("mboot_elf"):
+        if self.options.elf_file or not self.ctx.build.has_output("mboot_elf"):
             return [app]
         boot = self.ctx.build.output("mboot_elf")
         if not boot.is_file():
@@ -68,6 +68,8 @@ class SimRunner(GdbServerRunner):
         return self.env_with_package_path()
 
     def flash(self) -> None:
+        self.check_erase()
+        self.image()  # only an ELF can run; says so for --hex-file/--bin-file
         rc = self.run_foreground(self.command(self.images()), env=self.env_with_package_path())
         if rc != 0:
             what = "the firmware faulted, report above" if rc == 3 else "see its output above"
