@@ -74,11 +74,11 @@ def test_openocd_no_probe_and_no_target(fake_tools, build_dir, board):
         make_runner(OpenOcdRunner, build_dir, board).runner.flash()
 
 
-def test_openocd_other_failure_keeps_its_status(fake_tools, build_dir, board):
+def test_openocd_other_failure_names_its_status(fake_tools, build_dir, board):
     fake_tools.install("openocd", {"output": "Error: something odd\n", "rc": 5})
     with pytest.raises(ToolFailed, match=r"openocd failed \(exit 5\): Error: something odd") as exc:
         make_runner(OpenOcdRunner, build_dir, board).runner.flash()
-    assert exc.value.exit_code == 5
+    assert (exc.value.exit_code, exc.value.status) == (1, 5)
 
 
 def test_openocd_missing_names_the_package(fake_tools, build_dir, board):

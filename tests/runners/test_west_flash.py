@@ -216,3 +216,82 @@ def test_capabilities_are_checked_and_shown(workspace, tools, tmp_path, hello_el
     assert "  runners.yaml args: --alt=0" in res.stdout and "--cmd-load CMD" in res.stdout
     res = west(workspace, "flash", "-d", str(build), "-H", "-r", "pyocd", path=tools.path_env)
     assert "pyocd: SWD with pyOCD" in res.stdout and "dfu-util:" not in res.stdout
+
+
+def test_tool_status_is_reported_not_passed_through(workspace, tools, tmp_path, hello_elf):
+    """dfu-util's 74 used to become west flash's exit status; the contract is 0/1/2."""
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING},
+                  {"when": ["-D"], "output": "dfu-util: Error during download get_status\n", "rc": 74})
+    res = west(workspace, "flash", "-d", str(build), path=tools.path_env)
+    assert res.returncode == 1
+    (line,) = _error_lines(res.stderr)
+    assert "(exit 74)" in line and "Error during download get_status" in line
+
+
+# A flashing tool that keeps writing progress until a signal, then cleans up (writing more
+# output, as openocd and dfu-util do) and says so in its log. It gives up after 20 s so an
+# orphan cannot outlive the test for long.
+_SLOW_TOOL = """#!{python}
+import signal, sys, time
+from pathlib import Path
+log = Path(__file__).with_name("tool.log")
+got = []
+def on_signal(signum, frame):
+    if not got:
+        got.append(signal.Signals(signum).name)
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
+Path(__file__).with_name("tool.started").write_text("")
+end = time.monotonic() + 20
+while not got and time.monotonic() < end:
+    print("Programming 10%", flush=True)
+    time.sleep(0.02)
+with log.open("a") as f:
+    f.write(("got " + got[0]) if got else "never signalled")
+    f.write("\\n")
+for _ in range(200):
+    print("shutting down, flash left half written", flush=True)
+log.open("a").write("clean exit\\n")
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGINT-to-group"])
+def test_signal_reaches_the_flashing_tool(workspace, tools, tmp_path, hello_elf, how):
+    """SIGTERM to west flash used to orphan the tool, which then died of SIGPIPE mid-write."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    build = make_build_dir(tmp_path / "build", hello_elf)
+    exe = tools.bin_dir / "openocd"
+    exe.write_text(_SLOW_TOOL.format(python=sys.executable))
+    exe.chmod(0o755)
+    env = dict(os.environ, PATH=tools.path_env)
+    env.pop("ZEPHYR_BASE", None)
+    proc = subprocess.Popen([sys.executable, "-m", "west", "flash", "-d", str(build), "-r", "openocd"],
+                            cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tools.bin_dir / "tool.started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        signum = signal.SIGTERM if how == "SIGTERM" else signal.SIGINT
+        if how == "SIGINT-to-group":
+            os.killpg(proc.pid, signum)          # Ctrl-C: the tool gets it directly as well
+        else:
+            proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert (tools.bin_dir / "tool.log").read_text() == f"got {signum.name}\nclean exit\n"
+    assert proc.returncode == 128 + signum
+    (line,) = _error_lines(err)
+    assert f"openocd: stopped by {signum.name}" in line and "exited with status 1" in line
+    assert "shutting down" in out            # the tool's output after the signal was still read

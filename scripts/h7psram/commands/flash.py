@@ -38,9 +38,11 @@ for the tool itself go through --tool-opt. Every runner takes --elf-file,
 --hex-file, --bin-file (the formats it can write), --erase (if it can) and
 -i/--dev-id; -H shows each runner's capabilities.
 
-Exit status: 0 written, 1 flashing failed or verify mismatch, 2 unusable
-input (missing build, bad .dfu, tool not installed); with -r sim, the
-simulator's own status."""
+Exit status: 0 written, 1 flashing failed or verify mismatch (the tool's
+own status is in the message), 2 unusable input (missing build, bad .dfu,
+tool not installed); 130/143 when Ctrl-C/SIGTERM stopped it: the signal is
+passed on to the tool and west flash waits for it to end; with -r sim, the
+simulator's own status (2 bad image, 3 the firmware died)."""
 
 
 class Flash(WestCommand):

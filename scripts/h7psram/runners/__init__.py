@@ -3,6 +3,7 @@
 from h7psram.runners.core import (  # noqa: F401
     FlashContext,
     FlashFailed,
+    Interrupted,
     Runner,
     ToolFailed,
     ToolNotFound,

@@ -46,10 +46,60 @@ class ToolNotFound(InputError):
 
 
 class ToolFailed(FlashFailed):
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    """The tool ran and failed. Its own status goes into the message; the exit code stays
+    in the documented contract (1), since tools use codes that mean other things to a
+    caller (dfu-util's 74 is sysexits' EX_IOERR, not "bad input")."""
+
+    def __init__(self, message: str, status: int | None = None, *, exit_code: int = 1) -> None:
         super().__init__(message)
-        # A tool killed by signal N reports -N; shells report that as 128 + N.
-        self.exit_code = exit_code if exit_code > 0 else (128 - exit_code if exit_code < 0 else 1)
+        self.status = status
+        self.exit_code = exit_code
+
+
+class Interrupted(FlashFailed):
+    """SIGINT/SIGTERM reached us while a tool ran: it was passed on and the tool waited for."""
+
+    def __init__(self, tool: str, signum: int, status: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"{tool}: stopped by {name} (passed on to it; it exited with status "
+                         f"{status}); the flash may be partly written, flash again")
+        self.exit_code = 128 + signum    # what a shell reports for a command ended by the signal
+
+
+class _PassSignalsOn:
+    """While active, SIGINT/SIGTERM (as chosen) are sent on to ``proc`` instead of ending us,
+    so the tool can stop cleanly and we can still read its output (without a reader it
+    would die of SIGPIPE mid-write). Outside the main thread signals stay untouched."""
+
+    def __init__(self, signums: Sequence[int]) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.signums = tuple(signums)
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
+    def attach(self, proc: subprocess.Popen) -> subprocess.Popen:
+        """The child to pass signals to; one that came while it was starting goes to it now."""
+        self.proc = proc
+        for signum in self.received[:1]:
+            proc.send_signal(signum)
+        return proc
+
+    def __enter__(self) -> "_PassSignalsOn":
+        for signum in self.signums:
+            try:
+                self._previous[signum] = signal.signal(signum, self._handler)
+            except ValueError:   # not the main thread
+                break
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 class VerifyMismatch(CheckFailed):
@@ -266,28 +316,31 @@ class Runner(ABC):
     def run_tool(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> ToolResult:
         """Run ``argv``, passing its output through as it comes (progress included)."""
         argv = [str(a) for a in argv]
-        try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        except FileNotFoundError:
-            raise ToolNotFound(argv[0], self.install_hint) from None
-        except PermissionError:
-            raise FlashFailed(f"{argv[0]}: not executable") from None
-        tail = bytearray()
-        assert proc.stdout is not None
-        try:
+        # Handlers go in before the child starts, so no signal can fall between the two.
+        with _PassSignalsOn((signal.SIGINT, signal.SIGTERM)) as signals:
+            try:
+                proc = signals.attach(subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                                       stderr=subprocess.STDOUT, env=env))
+            except FileNotFoundError:
+                raise ToolNotFound(argv[0], self.install_hint) from None
+            except PermissionError:
+                raise FlashFailed(f"{argv[0]}: not executable") from None
+            tail = bytearray()
+            assert proc.stdout is not None
             while True:
                 chunk = proc.stdout.read1(4096)  # type: ignore[attr-defined]
                 if not chunk:
                     break
-                self.ctx.write_output(chunk)
+                try:
+                    self.ctx.write_output(chunk)
+                except OSError:   # our own stdout went away: keep draining the tool regardless
+                    pass
                 tail += chunk
                 if len(tail) > _TAIL_BYTES:
                     del tail[:-_TAIL_BYTES]
             rc = proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait()
-            raise ToolFailed(f"{Path(argv[0]).name}: interrupted", 130) from None
+        if signals.received:
+            raise Interrupted(Path(argv[0]).name, signals.received[0], rc)
         return ToolResult(rc, tail.decode(errors="replace"))
 
     def run_foreground(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> int:
@@ -299,23 +352,16 @@ class Runner(ABC):
             raise ToolNotFound(argv[0], self.install_hint) from None
 
         # A SIGTERM meant for `west flash` must reach the child too, or it would outlive us.
-        def forward(signum: int, frame: object) -> None:
-            proc.send_signal(signum)
-
-        try:
-            previous = signal.signal(signal.SIGTERM, forward)
-        except ValueError:  # not the main thread: signals stay where they are
-            previous = None
-        try:
+        # SIGINT is not passed on: the child shares this terminal and gets Ctrl-C itself
+        # (GDB uses it to halt the target, so a second one would be wrong).
+        with _PassSignalsOn((signal.SIGTERM,)) as signals:
+            signals.attach(proc)
             while True:
                 try:
                     return proc.wait()
                 except KeyboardInterrupt:
                     # The child got the same SIGINT and ends on its own; wait for its status.
                     continue
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
 
     def check_verify(self, result: ToolResult, what: str) -> None:
         """Raise VerifyMismatch if the tool's output reports a failed verification."""

@@ -73,4 +73,7 @@ class SimRunner(GdbServerRunner):
         rc = self.run_foreground(self.command(self.images()), env=self.env_with_package_path())
         if rc != 0:
             what = "the firmware faulted, report above" if rc == 3 else "see its output above"
-            raise ToolFailed(f"simulator exited with status {rc} ({what})", rc)
+            # The simulator's codes are part of west flash's contract for -r sim (2 bad
+            # image, 3 firmware died), so they are passed through.
+            raise ToolFailed(f"simulator exited with status {rc} ({what})", rc,
+                             exit_code=rc if rc > 0 else 1)
