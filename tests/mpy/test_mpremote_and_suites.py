@@ -3,7 +3,8 @@
 - `west flash -r sim --pty` in one process, `mpremote connect <pty> exec ...` as separate
   processes (the first one opens the port while the board powers up);
 - the twister-style suites (boot, heap, psram module, fallback, gc) through the pytest plugin with
-  `--build-dir`, for both boards.
+  `--build-dir`, for both boards, and once more through `--device-type custom`: the command
+  Zephyr's harness runs for that type, `west build -d D -t run`, with the UART on its stdio.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import firmware_builds as fb
+from west_workspace import make_workspace
 
 pytestmark = pytest.mark.micropython
 
@@ -93,4 +95,39 @@ def test_twister_suites_pass_on_the_simulated_board(build_dir, board, tmp_path):
     assert counts.get("passed", 0) >= 10 and not counts.get("skipped") and not counts.get("failed"), tail
     report = junit.read_text()
     # the fallback suite ran: no chip, and MicroPython up on internal RAM
+    assert "test_fallback_absent" in report and "test_fallback_memtest" in report, report[:2000]
+
+
+# What the adapter must be under --device-type custom: Zephyr's harness runs this command for it
+# (scripts/pylib/pytest-twister-harness/src/twister_harness/device/binary_adapter.py,
+# CustomSimulatorAdapter.generate_command) and talks to its stdin/stdout pipes.
+CUSTOM_PROBE = """
+def test_the_device_is_west_build_run_on_pipes(dut, boot_lines):
+    assert type(dut).__name__ == "CustomAdapter"
+    assert dut.proc.args[1:] == ["build", "-d", {build!r}, "-t", "run"]
+    assert dut.proc.poll() is None
+    assert boot_lines[-1] == 'Type "help()" for more information.'
+"""
+
+
+def test_twister_suites_pass_through_the_custom_device_type(build_dir, tmp_path):
+    if shutil.which("west") is None:
+        pytest.skip("west is not on PATH")
+    bdir = build_dir("devebox_h7a3")
+    # `west build` must be this checkout's command: a west workspace around a copy of it
+    ws = make_workspace(tmp_path / "ws")
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "test_custom_probe.py").write_text(CUSTOM_PROBE.format(build=str(bdir)))
+    junit = tmp_path / "suites.xml"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", f"--rootdir={REPO}",
+           "--device-type", "custom", "--build-dir", str(bdir), f"--junitxml={junit}",
+           str(tmp_path / "probe" / "test_custom_probe.py"), *(str(REPO / "tests" / "suites" / s) for s in SUITES)]
+    r = subprocess.run(cmd, cwd=ws, capture_output=True, text=True, env=env_with_package(), timeout=2400)
+    tail = "\n".join(r.stdout.splitlines()[-25:])
+    assert r.returncode == 0, f"suites failed through --device-type custom:\n{tail}\n{r.stderr[-2000:]}"
+    counts = dict((k, int(v)) for v, k in re.findall(r"(\d+) (passed|failed|skipped|error)", r.stdout))
+    assert counts.get("passed", 0) >= 11 and not counts.get("skipped") and not counts.get("failed"), tail
+    report = junit.read_text()
+    assert "test_the_device_is_west_build_run_on_pipes" in report
+    # the fallback suites ran too: their faults reach the simulator behind `west build -t run`
     assert "test_fallback_absent" in report and "test_fallback_memtest" in report, report[:2000]

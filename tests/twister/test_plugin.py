@@ -23,6 +23,11 @@ def test_boot_log(dut):
     assert "spiram memtest pass" in dut.boot_log
     assert dut.image.kind == "micropython" and dut.image.elf is None
 
+def test_boot_lines(boot_lines):
+    assert boot_lines == ["spiram eid 0d 5d 52 a2 64 31 91 31", "spiram memtest pass",
+                          "MicroPython v1.28.0 on 2026-01-01; DEVEBOX STM32H7XX with STM32H7A3",
+                          'Type "help()" for more information.']
+
 def test_exec(repl):
     assert repl.exec("print(6 * 7)") == "42\\n"
     assert repl.eval("{'heap': True}") == {"heap": True}
@@ -45,7 +50,7 @@ def test_fixtures_against_a_board_on_a_serial_port(tmp_path: Path, repl_peer) ->
     (tmp_path / "test_device.py").write_text(DEVICE_TESTS)
     done = _pytest(tmp_path, "test_device.py", "--device-type=hardware", f"--device-serial={repl_peer.path}",
                    "--no-flash", "--base-timeout=10", "--tb=short")
-    assert "1 failed, 4 passed" in done.stdout.splitlines()[-1], done.stdout
+    assert "1 failed, 5 passed" in done.stdout.splitlines()[-1], done.stdout
     # the failure report carries the device output, REPL traffic included
     assert f"device output (hardware ({repl_peer.path}))" in done.stdout
     assert "| MicroPython v1.28.0" in done.stdout
@@ -59,7 +64,7 @@ def test_dut_scope_function_resets_for_every_test(tmp_path: Path, repl_peer) -> 
     done = _pytest(tmp_path, "test_device.py", "-k", "not failing and not plain", "--device-type=hardware",
                    f"--device-serial={repl_peer.path}", "--no-flash", "--dut-scope=function")
     assert done.returncode == 0, done.stdout
-    assert repl_peer.resets == 3
+    assert repl_peer.resets == 4  # one per test: boot_log, boot_lines, exec, device exception
 
 
 def test_bad_hardware_map_is_a_usage_error(tmp_path: Path) -> None:
@@ -149,6 +154,21 @@ def test_flash_before_false_and_bad_values(tmp_path: Path) -> None:
 
 
 HARNESS_TESTS = '''
+import pytest
+
+def test_boot_lines_through_the_harness_dut(dut, boot_lines):
+    assert type(dut).__module__ == "twister_harness.plugin"
+    assert boot_lines[0] == "spiram eid 0d 5d 52 a2 64 31 91 31"
+    assert boot_lines[-1] == 'Type "help()" for more information.'
+
+@pytest.mark.fault_injection
+def test_a_fault_suite(dut):
+    raise AssertionError("a fault-injection test must not run under the harness")
+
+@pytest.mark.own_image
+def test_a_suite_with_its_own_image(dut):
+    raise AssertionError("a suite with its own image must not run under the harness")
+
 def test_exec_through_the_harness_dut(repl):
     assert type(repl.dut).__module__ == "twister_harness.plugin"
     assert repl.exec("print(6 * 7)") == "42\\n"
@@ -163,12 +183,14 @@ def test_the_real_harness_options_and_ours_coexist(tmp_path: Path, repl_peer) ->
     env = package_env()
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent / "fake_harness"), env["PYTHONPATH"]])
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "twister_harness.plugin",
-            f"--rootdir={tmp_path}", "test_harness.py", *TWISTER_COMMON, f"--build-dir={tmp_path}",
+            f"--rootdir={tmp_path}", "test_harness.py", "-rs", *TWISTER_COMMON, f"--build-dir={tmp_path}",
             "--device-type=hardware", f"--device-serial={repl_peer.path}", "--device-id=066DFF555051",
             "--flash-before=True", "--base-timeout=10"]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "already used" not in done.stderr
+    assert "2 passed, 2 skipped" in done.stdout.splitlines()[-1], done.stdout
+    assert "SKIPPED [1] test_harness.py:9: fault_injection: the suite runs the simulator with PSRAM faults" in done.stdout
     assert [line for line in done.stdout.splitlines() if line.startswith("h7psram-twister:")] == [
         "h7psram-twister: twister_harness is installed, so its options and dut fixture are used; "
         "this plugin adds only the repl fixture"]

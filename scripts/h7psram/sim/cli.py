@@ -16,6 +16,9 @@ from typing import Sequence
 from ..errors import H7Error, InputError
 
 EXIT_DIED = 3
+#: more --fault values, whitespace-separated: reaches a simulator that a build system starts
+#: (`H7PSRAM_SIM_FAULTS=absent west build -t run`, the twister 'custom' device type)
+ENV_FAULTS = "H7PSRAM_SIM_FAULTS"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="REPL UART on a new pseudo-terminal; first stdout line is 'pty: PATH'")
     io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (the default)")
     p.add_argument("--fault", action="append", default=[], metavar="F",
-                   help="PSRAM fault: absent | wrong-id | bad-kgd | stuck-bit=N | short=A,B (repeatable)")
+                   help="PSRAM fault: absent | wrong-id | bad-kgd | stuck-bit=N | short=A,B (repeatable; "
+                        f"${ENV_FAULTS} adds whitespace-separated ones)")
     p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
     p.add_argument("--uart", metavar="NAME", help="UART for the REPL instead of the board's (e.g. USART3)")
     p.add_argument("--cpu-hz", type=int, metavar="HZ", help="core clock for simulated time (default: board sysclk)")
@@ -78,9 +82,10 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"board descriptions are not available ({err})") from None
     board = load_board(args.board)
     faults = None
-    if args.fault:
+    fault_args = list(args.fault) + os.environ.get(ENV_FAULTS, "").split()
+    if fault_args:
         from .faults import PsramFaults
-        faults = PsramFaults.from_cli(args.fault)
+        faults = PsramFaults.from_cli(fault_args)
     mode = "pty" if args.pty else "stdio"
     machine = Machine(board, psram_faults=faults, uart=mode, cpu_hz=args.cpu_hz, uart_name=args.uart,
                       trace=args.trace, idle_sync=False if args.fast_idle else None, seed=args.seed)

@@ -4,7 +4,8 @@ Zephyr's harness runs ``west build -d BUILD_DIR -t run`` for this device type an
 process's stdin and stdout (its ``device/binary_adapter.py``, ``CustomSimulatorAdapter``). This
 workspace's ``run`` target brings the build up to date and then runs the firmware in the board
 simulator with the REPL UART on stdio, so the same command serves both plugins: the build's
-own output comes first, then the boot log.
+own output comes first, then the boot log. PSRAM faults reach the simulator through its
+``H7PSRAM_SIM_FAULTS`` environment variable, which ``west build`` and make pass on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from h7psram.errors import InputError
 from h7psram.twister.config import DeviceConfig
 from h7psram.twister.device import DeviceAdapter, DeviceImage
 from h7psram.twister.serial_port import FdPort
+from h7psram.sim.cli import ENV_FAULTS
 from h7psram.twister.sim_adapter import package_env
 
 
@@ -29,10 +31,11 @@ def run_command(west: str, build_dir: str) -> list[str]:
 class CustomAdapter(DeviceAdapter):
     name = "custom"
 
-    def __init__(self, config: DeviceConfig, image: DeviceImage) -> None:
+    def __init__(self, config: DeviceConfig, image: DeviceImage, faults: tuple[str, ...] = ()) -> None:
         super().__init__(config, image)
         if image.build_dir is None:
             raise InputError("--device-type custom needs a build directory (--build-dir)")
+        self.faults = faults
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
     def command(self) -> list[str]:
@@ -47,8 +50,10 @@ class CustomAdapter(DeviceAdapter):
         return f"custom ('west build -t run', {board})"
 
     def _start(self) -> bool:
+        env = package_env()
+        env[ENV_FAULTS] = " ".join(self.faults)
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=package_env(), start_new_session=True)
+                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._attach(FdPort(self.proc.stdout.fileno(), self.proc.stdin.fileno(), owns=False))  # type: ignore[arg-type]
         return True

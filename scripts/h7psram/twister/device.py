@@ -49,6 +49,8 @@ class DeviceImage:
     kind: str = "micropython"          # "micropython" | "selftest"
     #: regex that ends the boot log (searched in the output since reset)
     boot_done: Optional[str] = None
+    #: regex of the boot log's first line (output before it is not the device's, e.g. a build's)
+    boot_start: Optional[str] = None
     #: how long the boot may take, when longer than --base-timeout allows
     boot_timeout: Optional[float] = None
     extra: dict = field(default_factory=dict)

@@ -15,11 +15,7 @@ import pytest
 from h7psram.errors import H7Error
 from h7psram.twister.config import DeviceConfig
 from h7psram.twister.device import DeviceAdapter, DeviceImage
-from h7psram.twister.plugin import _CONFIG_KEY, create_adapter, micropython_image
-
-
-def _dut_scope(fixture_name: str, config: pytest.Config) -> str:
-    return str(config.getoption("--dut-scope"))
+from h7psram.twister.plugin import _CONFIG_KEY, _dut_scope, create_adapter, micropython_image
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import re
 from pathlib import Path
 from typing import Iterator, NoReturn, Optional
 
@@ -27,8 +28,19 @@ DEFAULT_BUILD_DIR = "build"
 MICROPYTHON_BOOT_DONE = r'^Type "help\(\)" for more information\.'
 #: the first line of the banner
 MICROPYTHON_BANNER = r"^MicroPython v\S+ on "
+#: the first line of the boot log: the board code's PSRAM report ("spiram eid ...", or why not)
+MICROPYTHON_BOOT_START = r"^spiram "
 #: the boot runs the PSRAM memtest: instant on the chip, tens of seconds in the simulator
 MICROPYTHON_BOOT_TIMEOUT_S = 300.0
+#: Markers of suites that only this plugin's ``dut`` can run, with the reason they are skipped
+#: under Zephyr's harness, whose dut comes from the command line alone (--build-dir, --device-type).
+PLUGIN_ONLY_MARKERS = {
+    "fault_injection": ("the suite runs the simulator with PSRAM faults it chooses (sim_faults), which Zephyr's "
+                        "harness cannot pass to its dut; run it with this project's plugin (--device-type sim "
+                        "or custom)"),
+    "own_image": ("the suite builds and runs an image of its own (dut_image), while Zephyr's harness runs "
+                  "--build-dir's; run it with this project's plugin"),
+}
 DUT_SCOPES = ("function", "class", "module", "package", "session")
 
 _CONFIG_KEY = pytest.StashKey[DeviceConfig]()
@@ -117,6 +129,8 @@ def _path_option(config: pytest.Config, name: str) -> Optional[Path]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for marker, why in PLUGIN_ONLY_MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: skipped under Zephyr's harness: {why}")
     if harness_installed():
         config.stash[_HARNESS_KEY] = True
         return
@@ -163,6 +177,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(fixtures, "h7psram-twister-fixtures")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.stash.get(_HARNESS_KEY, False):
+        return  # this plugin's dut fixture reads sim_faults itself
+    for item in items:
+        for marker, why in PLUGIN_ONLY_MARKERS.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: {why}"))
+                break
+
+
 def pytest_report_header(config: pytest.Config) -> Optional[str]:
     if config.stash.get(_HARNESS_KEY, False):
         return ("h7psram-twister: twister_harness is installed, so its options and dut fixture are used; "
@@ -200,7 +224,7 @@ def micropython_image(config: DeviceConfig, rootdir: Path) -> DeviceImage:
     build_dir = find_build_dir(config, rootdir)
     if build_dir is None:
         if config.type == "hardware" and not config.flash:
-            return DeviceImage(board=default_platform(config), kind="micropython",
+            return DeviceImage(board=default_platform(config), kind="micropython", boot_start=MICROPYTHON_BOOT_START,
                                boot_done=MICROPYTHON_BOOT_DONE, boot_timeout=MICROPYTHON_BOOT_TIMEOUT_S)
         skip_device(f"no MicroPython firmware build: give --build-dir DIR (made by 'west build -b BOARD -d DIR'); "
                     f"./{DEFAULT_BUILD_DIR} has none")
@@ -212,7 +236,7 @@ def micropython_image(config: DeviceConfig, rootdir: Path) -> DeviceImage:
     if not elf.is_file():
         pytest.fail(f"{build_dir / 'build_info.yml'}: the ELF {elf} does not exist (rebuild)", pytrace=False)
     return DeviceImage(board=info.board, elf=elf, build_dir=build_dir, kind="micropython",
-                       boot_done=MICROPYTHON_BOOT_DONE, boot_timeout=MICROPYTHON_BOOT_TIMEOUT_S,
+                       boot_start=MICROPYTHON_BOOT_START, boot_done=MICROPYTHON_BOOT_DONE, boot_timeout=MICROPYTHON_BOOT_TIMEOUT_S,
                        extra={"build_info": info})
 
 
@@ -223,15 +247,41 @@ def create_adapter(config: DeviceConfig, image: DeviceImage, faults: tuple[str, 
         from h7psram.twister.sim_adapter import SimAdapter
 
         return SimAdapter(config, image, faults)
-    if faults:
-        skip_device(f"fault injection ({', '.join(faults)}) needs --device-type sim")
     if config.type == "custom":
         from h7psram.twister.custom_adapter import CustomAdapter
 
-        return CustomAdapter(config, image)
+        return CustomAdapter(config, image, faults)
+    if faults:
+        skip_device(f"fault injection ({', '.join(faults)}) needs a simulator: --device-type sim or custom")
     from h7psram.twister.hardware_adapter import HardwareAdapter
 
     return HardwareAdapter(config.for_platform(image.board), image)
+
+
+def _dut_scope(fixture_name: str, config: pytest.Config) -> str:
+    """The dut's scope under either plugin (the harness defaults to function, this plugin to module)."""
+    return str(config.getoption("--dut-scope", None) or "function")
+
+
+def read_boot_lines(dut: object) -> list[str]:
+    """The boot log as non-blank lines, read with ``readlines_until`` alone (so through either
+    plugin's adapter): from the image's first boot line to the line that ends the boot. What
+    came before (``west build -t run`` prints the build's output first) is left out."""
+    image = getattr(dut, "image", None)
+    done = getattr(image, "boot_done", None) or MICROPYTHON_BOOT_DONE
+    start = getattr(image, "boot_start", None) or MICROPYTHON_BOOT_START
+    timeout = max(float(getattr(dut, "base_timeout", 0.0)),
+                  getattr(image, "boot_timeout", None) or MICROPYTHON_BOOT_TIMEOUT_S)
+    lines = [line.strip() for line in dut.readlines_until(regex=done, timeout=timeout, print_output=False)  # type: ignore[attr-defined]
+             if line.strip()]
+    first = next((i for i, line in enumerate(lines) if re.search(start, line)), 0)
+    return lines[first:]
+
+
+@pytest.fixture(scope=_dut_scope)
+def boot_lines(dut: DeviceAdapter) -> list[str]:
+    """The lines of the boot that launched ``dut`` (see ``read_boot_lines``), read once per dut."""
+    return read_boot_lines(dut)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from h7psram.twister.device import DeviceImage
 #: every run of the self-test ends with one of these lines (docs/architecture.md)
 SELFTEST_LAST_LINE = (r"^(spiram memtest pass|spiram \w+ fail, address|spiram not found|spiram wrong id"
                       r"|spiram init fail|selftest clock fail)")
+SELFTEST_FIRST_LINE = r"^psram selftest "
 #: the full 8 MiB memtest is quick on the chip, but takes tens of seconds in the simulator
 SELFTEST_BOOT_TIMEOUT_S = 300.0
 
@@ -32,10 +33,11 @@ def selftest_image(board: str, out_dir: Path) -> DeviceImage:
                                                    build_dir=build_dir, outputs=outputs))
     buildinfo.write_runners_yaml(build_dir, buildinfo.default_runners_config(boards.load_board(board)))
     return DeviceImage(board=board, elf=elf, build_dir=build_dir, kind="selftest",
-                       boot_done=SELFTEST_LAST_LINE, boot_timeout=SELFTEST_BOOT_TIMEOUT_S)
+                       boot_start=SELFTEST_FIRST_LINE, boot_done=SELFTEST_LAST_LINE,
+                       boot_timeout=SELFTEST_BOOT_TIMEOUT_S)
 
 
 def unflashed_selftest(board: str) -> DeviceImage:
     """The self-test already on a board (``--no-flash``): nothing to build."""
-    return DeviceImage(board=board, kind="selftest", boot_done=SELFTEST_LAST_LINE,
-                       boot_timeout=SELFTEST_BOOT_TIMEOUT_S)
+    return DeviceImage(board=board, kind="selftest", boot_start=SELFTEST_FIRST_LINE,
+                       boot_done=SELFTEST_LAST_LINE, boot_timeout=SELFTEST_BOOT_TIMEOUT_S)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import pytest
 
-from h7psram.twister.config import DeviceConfig
-from h7psram.twister.device import DeviceImage
 from h7psram.twister.raw_repl import Repl
 
 BIG = 8_000_000
@@ -15,14 +14,15 @@ BIG = 8_000_000
 ALLOCATION_SLACK = 4096
 
 
-@pytest.fixture(scope="module")
-def heap_mode(dut_image: DeviceImage) -> Optional[str]:
+@pytest.fixture
+def heap_mode(dut) -> Optional[str]:  # type: ignore[no-untyped-def]
     """'split' or 'single' from the build's CMake cache; None when no build is known."""
-    if dut_image.build_dir is None:
+    build_dir = getattr(dut.device_config, "build_dir", None)
+    if not build_dir:
         return None
     from h7psram.build import read_cmake_cache
 
-    return read_cmake_cache(dut_image.build_dir).get("H7PSRAM_HEAP", "split")
+    return read_cmake_cache(Path(build_dir)).get("H7PSRAM_HEAP", "split")
 
 
 def test_mem_free_covers_the_psram(repl: Repl, heap_mode: Optional[str], record_property) -> None:  # type: ignore[no-untyped-def]
@@ -48,12 +48,14 @@ def test_8_mb_bytearray_fits_and_costs_what_it_should(repl: Repl, record_propert
     assert BIG <= used <= BIG + ALLOCATION_SLACK, f"free {before} -> {after}: used {used}"
 
 
-@pytest.fixture(scope="module")
-def pattern_bytes(device_config: DeviceConfig) -> int:
+@pytest.fixture
+def pattern_bytes(dut) -> int:  # type: ignore[no-untyped-def]
     # PSRAM writes go through a non-bufferable MPU region, one OCTOSPI transaction per store;
     # the simulator models each of them, which makes a store there slow in wall time. Larger
-    # than the internal heap either way, so the buffer has to live in the PSRAM.
-    return 2 * 1024 * 1024 if device_config.type == "sim" else 6 * 1024 * 1024
+    # than the internal heap either way, so the buffer has to live in the PSRAM. ('custom' is
+    # `west build -t run`, the simulator, under either plugin.)
+    simulated = dut.device_config.type in ("sim", "custom")
+    return 2 * 1024 * 1024 if simulated else 6 * 1024 * 1024
 
 
 def test_pattern_over_a_large_buffer_reads_back(repl: Repl, pattern_bytes: int) -> None:

@@ -15,6 +15,9 @@ from h7psram.twister.plugin import default_platform, skip_device
 @pytest.fixture(scope="session")
 def dut_image(device_config: DeviceConfig, tmp_path_factory: pytest.TempPathFactory) -> DeviceImage:
     board = default_platform(device_config)
+    if device_config.type == "custom":
+        skip_device("--device-type custom runs 'west build -d DIR -t run' of a MicroPython build; the "
+                    "self-test image is not built by 'west build' (use --device-type sim or hardware)")
     if device_config.type == "hardware" and not device_config.flash:
         from h7psram.twister.selftest_image import unflashed_selftest
 

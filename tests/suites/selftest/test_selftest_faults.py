@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from h7psram.twister.device import DeviceAdapter
+pytestmark = [pytest.mark.own_image, pytest.mark.fault_injection]
 
 EXPECTED = {
     "absent": "spiram not found, id ff ff ff ff ff ff ff ff",
@@ -17,8 +17,8 @@ def sim_faults(request: pytest.FixtureRequest) -> tuple[str, ...]:
     return (request.param,)
 
 
-def test_failure_line_names_the_cause(dut: DeviceAdapter, sim_faults: tuple[str, ...]) -> None:
-    lines = [line.strip() for line in dut.boot_log.splitlines() if line.strip()]
-    assert lines[0] == f"psram selftest {dut.image.board}"
-    assert lines[-1].startswith(EXPECTED[sim_faults[0]]), dut.boot_log
-    assert "spiram memtest pass" not in dut.boot_log
+def test_failure_line_names_the_cause(dut, boot_lines: list[str], sim_faults: tuple[str, ...]) -> None:
+    log = "\n".join(boot_lines)
+    assert boot_lines[0] == f"psram selftest {dut.device_config.platform}", log
+    assert boot_lines[-1].startswith(EXPECTED[sim_faults[0]]), log
+    assert "spiram memtest pass" not in log

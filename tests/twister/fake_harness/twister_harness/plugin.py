@@ -37,11 +37,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--twister-fixture", action="append", dest="fixtures", metavar="FIXTURE", default=[])
 
 
+class DeviceConfig:
+    """The attributes of the harness's DeviceConfig that the suites read."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.type = config.getoption("--device-type")
+        self.platform = config.getoption("--platform")
+        self.build_dir = config.getoption("--build-dir")
+
+
 class LineDevice:
     """Whole lines only, as the harness's reader thread queues them (rstrip of CR LF, no blanks)."""
 
-    def __init__(self, path: str, base_timeout: float) -> None:
+    def __init__(self, path: str, base_timeout: float, device_config: DeviceConfig) -> None:
         self.base_timeout = base_timeout
+        self.device_config = device_config
         self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
         self._lines: queue.Queue[str] = queue.Queue()
         self._stop = False
@@ -90,8 +100,14 @@ class LineDevice:
         os.close(self._fd)
 
 
-@pytest.fixture
+def determine_scope(fixture_name, config):  # type: ignore[no-untyped-def]
+    """As the harness's fixtures.py: --dut-scope, else function."""
+    return config.getoption("--dut-scope", None) or "function"
+
+
+@pytest.fixture(scope=determine_scope)
 def dut(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    device = LineDevice(request.config.getoption("--device-serial"), request.config.getoption("--base-timeout"))
+    device = LineDevice(request.config.getoption("--device-serial"), request.config.getoption("--base-timeout"),
+                        DeviceConfig(request.config))
     yield device
     device.close()
