@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +79,8 @@ def check_board(name: Optional[str], repo: Optional[Path] = None) -> str:
     """Return the board name if it can be built, else raise InputError listing the known ones."""
     known = known_boards(repo)
     if not name:
-        raise InputError(f"no board given (use -b BOARD); known boards: {', '.join(known) or 'none'}")
+        raise InputError(f"no board given (use -b BOARD, set BOARD, or 'west config build.board BOARD'); "
+                         f"known boards: {', '.join(known) or 'none'}")
     if name not in known:
         raise InputError(f"unknown board '{name}'; known boards: {', '.join(known) or 'none'}")
     return name
@@ -153,8 +156,13 @@ class BuildPlan:
 
 
 def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], pristine: str,
-               repo: Optional[Path] = None, extra_cmake_args: Sequence[str] = ()) -> BuildPlan:
+               repo: Optional[Path] = None, extra_cmake_args: Sequence[str] = (),
+               fallback_board: Optional[str] = None, force_cmake: bool = False) -> BuildPlan:
     """Decide what `west build` has to do with this build directory.
+
+    The board is Zephyr's: -b, else the one the directory was configured for, else
+    ``fallback_board`` (the caller's BOARD environment variable, then build.board config).
+    ``force_cmake`` (-c, --cmake-only) runs the configure step even when nothing asks for it.
 
     -p always empties a build directory; -p auto empties it when the board or
     the app differs from what it was configured for; -p never refuses such a
@@ -174,7 +182,7 @@ def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], prist
     cached_board = cache.get("BOARD") or None
     cached_app = Path(cache["APP"]) if cache.get("APP") else None
 
-    board = check_board(board or cached_board, repo)
+    board = check_board(board or cached_board or fallback_board, repo)
     if app is None:
         app = cached_app or (repo or repo_root()) / "app"
     app = app.resolve()
@@ -195,7 +203,8 @@ def plan_build(build_dir: Path, board: Optional[str], app: Optional[Path], prist
         check_can_empty(build_dir, repo, extra_protected=(app,))
     # A directory configured before the workspace was complete has no MicroPython
     # path cached; configure again so a later `west update` is picked up.
-    configure = wipe or not is_build or bool(extra_cmake_args) or not cache.get("MICROPY_DIR")
+    configure = (wipe or not is_build or bool(extra_cmake_args) or force_cmake
+                 or not cache.get("MICROPY_DIR"))
     return BuildPlan(board=board, app=app, pristine=wipe, configure=configure)
 
 
@@ -296,6 +305,42 @@ def build_command(build_dir: Path, target: Optional[str] = None) -> list[str]:
     if target:
         cmd += ["--target", target]
     return cmd
+
+
+#: `west build -o OPT` and `-j N` reach MicroPython's make through this variable of the build
+#: step's environment (CMake fixes the make command line at configure time)
+ENV_BUILD_OPTS = "H7PSRAM_BUILD_OPTS"
+#: make variables that name a path: made absolute, since make runs in ports/stm32
+_PATH_VARIABLES = ("USER_C_MODULES", "FROZEN_MANIFEST")
+
+
+def build_opts_env(opts: Sequence[str], jobs: Optional[int] = None,
+                   cwd: Optional[Path] = None) -> dict[str, str]:
+    """The environment entry that carries -o options (and -j) to MicroPython's make."""
+    words = []
+    for opt in opts:
+        name, eq, value = opt.partition("=")
+        if eq and name in _PATH_VARIABLES and value and not Path(value).is_absolute():
+            value = str((cwd or Path.cwd()) / value)
+        words.append(f"{name}={value}" if eq else opt)
+    if jobs is not None:
+        if jobs < 1:
+            raise InputError(f"-j {jobs}: must be at least 1")
+        words.append(f"-j{jobs}")
+    return {ENV_BUILD_OPTS: shlex.join(words)} if words else {}
+
+
+def make_with_build_opts(argv: Sequence[str]) -> int:
+    """Run MicroPython's make with the -o options of this `west build` appended (a later -jN
+    wins over CMake's); CMake's own make flags are not passed down."""
+    try:
+        extra = shlex.split(os.environ.get(ENV_BUILD_OPTS, ""))
+    except ValueError as err:
+        raise InputError(f"{ENV_BUILD_OPTS}: {err}") from None
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    if extra:
+        print(f"-- h7psram: make options from west build -o: {shlex.join(extra)}", flush=True)
+    return subprocess.call([*argv, *extra], env=env)
 
 
 # --- steps CMake calls back into ---------------------------------------------------------------
@@ -476,6 +521,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--board", required=True)
     p.add_argument("--app", required=True, type=Path)
     p.add_argument("--mboot", action="store_true", help="also install mboot.elf/.dfu and check the pair")
+    p = sub.add_parser("make", help=f"run make with ${ENV_BUILD_OPTS} appended (west build -o)")
+    p.add_argument("make_argv", nargs=argparse.REMAINDER)
     p = sub.add_parser("check-patches", help="fail in one line when MicroPython lacks our patches")
     p.add_argument("--micropython", required=True, type=Path)
     p.add_argument("--patches", required=True, type=Path)
@@ -499,6 +546,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             finish(args.build_dir, args.board, args.app, mboot=args.mboot)
         elif args.step == "check-patches":
             check_patches(args.micropython, args.patches)
+        elif args.step == "make":
+            return make_with_build_opts(args.make_argv)
     except H7Error as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
