@@ -169,6 +169,12 @@ class Board:
     flash_write_size: int
     storage: Region                          # filesystem partition of the internal flash
     mmio: list[MmioBlock] = field(default_factory=list)
+    compatible: tuple[str, ...] = ()         # the root node's, board first ("mcudev,devebox-h7a3", ...)
+
+    @property
+    def vendor(self) -> str:
+        """The board vendor's devicetree prefix ("mcudev", "weact"), as Zephyr's board.yml names it."""
+        return self.compatible[0].split(",", 1)[0] if self.compatible else ""
 
     def region(self, name: str) -> Region:
         for region in self.regions:
@@ -330,6 +336,7 @@ class _BoardReader:
             flash_write_size=self.prop(flash, "write-block-size"),
             storage=self.partition("storage_partition", flash),
             mmio=self.mmio_blocks(),
+            compatible=tuple(self.edt.get_node("/").compats),
         )
 
     def model(self) -> str:
