@@ -2,6 +2,7 @@
 # Installs what the workspace needs on a Debian/Ubuntu host: the Arm
 # cross-compiler and newlib, dfu-util (dfu-suffix is used to cross-check our
 # DfuSe images), gdb-multiarch (debugging, and the simulator's GDB server tests),
+# sigrok-cli (reads the simulator's OSPI traces in the tests),
 # git, python3-venv, and -- in the workspace's virtual environment (scripts/venv.sh)
 # -- this repository's Python package with west and the test extras. Safe to
 # run again: it only installs what is missing.
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh
 
 packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi dfu-util device-tree-compiler
-          git make gdb-multiarch python3-venv)
+          git make gdb-multiarch sigrok-cli python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -51,6 +51,10 @@ class Sim(WestCommand):
         parser.add_argument("--flash-file", metavar="PATH", help="keep the flash contents in PATH between runs")
         parser.add_argument("--gdb", type=int, metavar="PORT",
                             help="start halted with a GDB server on localhost:PORT (docs/debugging.md)")
+        parser.add_argument("--trace-ospi", metavar="FILE.vcd",
+                            help="write the OSPI pins as a VCD (PulseView, GTKWave, sigrok; 'west sim-decode')")
+        parser.add_argument("--trace-limit", type=int, metavar="N",
+                            help="stop the OSPI trace after N transactions (default 20000)")
         return parser
 
     def do_run(self, args, unknown_args):  # type: ignore[no-untyped-def]
@@ -86,6 +90,37 @@ class Sim(WestCommand):
             argv += ["--flash-file", args.flash_file]
         if args.gdb is not None:
             argv += ["--gdb", str(args.gdb)]
+        if args.trace_ospi:
+            argv += ["--trace-ospi", args.trace_ospi]
+        if args.trace_limit is not None:
+            argv += ["--trace-limit", str(args.trace_limit)]
         code = cli.main(argv + images + [elf])
         if code:
             sys.exit(code)
+
+
+class SimDecode(WestCommand):
+    def __init__(self) -> None:
+        super().__init__("sim-decode", "decode an OSPI trace (VCD) into PSRAM commands and flag hazards",
+                         "Read a VCD of the OSPI pins (from 'west sim --trace-ospi' or a logic analyser)\n"
+                         "and print each transaction: command, address, dummy cycles, data, NCS low\n"
+                         "time. Flags bursts over a page end, NCS low past tCEM, NCS high under tCPH.\n\n"
+                         "Exit status: 0 no hazard, 1 hazards, 2 unusable input.")
+
+    def do_add_parser(self, parser_adder):  # type: ignore[no-untyped-def]
+        from h7psram.sim.ospi_decode import add_arguments
+
+        parser = parser_adder.add_parser(self.name, help=self.help, description=self.description,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_arguments(parser)
+        return parser
+
+    def do_run(self, args, unknown_args):  # type: ignore[no-untyped-def]
+        from h7psram.sim.ospi_decode import decode_file
+
+        try:
+            hazards = decode_file(args)
+        except H7Error as err:
+            self.die(str(err), exit_code=err.exit_code)
+        if hazards:
+            sys.exit(1)

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the flash contents in PATH: loaded before the ELF if it exists, saved at exit")
     p.add_argument("--gdb", type=int, metavar="PORT",
                    help="start halted at reset with a GDB server on localhost:PORT (docs/debugging.md)")
+    p.add_argument("--trace-ospi", metavar="FILE.vcd",
+                   help="write the OSPI pins (NCS, CLK, IO0-IO3) as a VCD for PulseView/GTKWave/sigrok; "
+                        "the PSRAM window runs through the burst model while tracing (docs/debugging.md)")
+    p.add_argument("--trace-limit", type=int, metavar="N",
+                   help="stop the OSPI trace after N transactions (default 20000)")
     p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
     p.add_argument("--hold-key", type=float, metavar="S",
                    help="hold the board's user key from power-on for S simulated seconds "
@@ -76,6 +81,8 @@ def _hold_user_key(machine, board, seconds: float) -> None:
 def _run(args: argparse.Namespace) -> int:
     from .machine import Machine
 
+    if args.trace_limit is not None and not args.trace_ospi:
+        raise InputError("--trace-limit needs --trace-ospi FILE.vcd")
     try:
         from ..boards import load_board
     except ImportError as err:
@@ -95,6 +102,10 @@ def _run(args: argparse.Namespace) -> int:
         machine.load_elf(elf)
     if args.hold_key is not None:
         _hold_user_key(machine, board, args.hold_key)
+    ospi_trace = None
+    if args.trace_ospi:
+        from .ospi_trace import DEFAULT_LIMIT, OspiTrace
+        ospi_trace = OspiTrace(machine, args.trace_ospi, DEFAULT_LIMIT if args.trace_limit is None else args.trace_limit)
 
     def _stop(signum, frame) -> None:
         machine._stop.set()
@@ -114,6 +125,8 @@ def _run(args: argparse.Namespace) -> int:
                 return 0
         result = machine.run(max_seconds=args.max_seconds)
     finally:
+        if ospi_trace is not None:
+            ospi_trace.close()
         machine.close()
         if args.flash_file:
             machine.save_flash_image(args.flash_file)

@@ -46,7 +46,7 @@ class MemoryMappedPaths:
         wiring = self.wiring_problem()
         faulty_only = all(r.startswith("injected fault") or r == wiring for r in reasons)
         if not reasons:
-            kind = "ram"
+            kind = "burst" if self.exact else "ram"
         elif faulty_only:
             kind = "direct"
         else:
@@ -87,6 +87,9 @@ class MemoryMappedPaths:
 
     _mm: dict = {}
     mapping_notes: list[str] = []
+    #: serve the window through the burst model even when it is safe, so every access
+    #: reaches the chip's wires (the OSPI trace, sim/ospi_trace.py, sets it)
+    exact = False
 
     def _unmap(self) -> None:
         assert self.mapped is not None

@@ -233,6 +233,13 @@ def sample(nibbles: Iterable[int], lines: int) -> bytes:
     return bytes(out)
 
 
+def answer_nibbles(data: bytes, lines: int) -> list[int]:
+    """Bus nibbles while the chip sends `data`: on SO (IO1) in single-line mode."""
+    if lines == 1:
+        return [(FLOAT & ~0x2) | ((b >> (7 - i)) & 1) << 1 for b in data for i in range(8)]
+    return [nib for b in data for nib in drive(b, 8, lines)]
+
+
 def cycles_per_byte(lines: int) -> int:
     return 1 if lines == 8 else 8 // lines
 
@@ -249,6 +256,16 @@ _INSTR, _ADDR, _WAIT, _DATA, _DONE, _IGNORE = range(6)
 
 class Burst:
     """One CE#-low period. Create with `Psram.select`; end with `deselect`."""
+
+    #: What the wires carried while a logic-analyser trace is on (`Psram.observer`,
+    #: sim/ospi_trace.py): lists of bus nibbles, one per clock cycle, and floats for
+    #: the nanoseconds the clock stood still with CE# low. None when nobody traces,
+    #: so an untraced burst pays one attribute test per phase.
+    wire: list | None = None
+    #: CE# high time before this burst (None: long enough) and the simulated
+    #: time CE# fell, both set only while tracing
+    ce_high_ns: float | None = None
+    selected_ns: float = 0.0
 
     def __init__(self, chip: "Psram", clk_hz: int, ce_high_ns: float | None, quiet: bool = False) -> None:
         self.chip = chip
@@ -289,6 +306,8 @@ class Burst:
     def stall(self, ns: float) -> None:
         """CE# stays low with the clock stopped (the controller waits for the bus)."""
         self.stall_ns += ns
+        if self.wire is not None:
+            self.wire.append(float(ns))
 
     def _lost(self, extra_cycles: int) -> bool:
         """A byte completing after tCEM is not retained / not read correctly.
@@ -309,7 +328,10 @@ class Burst:
     # -- header: one nibble per cycle ------------------------------------------------
     def clock(self, nibbles: Iterable[int]) -> list[int]:
         """Run cycles with the controller driving `nibbles`; return what is on the bus."""
-        return [self._cycle(nib) for nib in nibbles]
+        bus = [self._cycle(nib) for nib in nibbles]
+        if self.wire is not None:
+            self.wire.append(bus)
+        return bus
 
     def _cycle(self, nib: int) -> int:
         self.cycles += 1
@@ -378,6 +400,8 @@ class Burst:
     def decoded(self, opcode: int, address: int, cycles: int) -> None:
         """The controller's header is known to decode cleanly as `opcode` (the
         controller model checked it with a quiet burst): skip the per-cycle work."""
+        if self.wire is not None:
+            self.wire.append(self._clean_header(opcode, address, cycles))
         if self.state == _IGNORE:
             self.cycles += cycles
             return
@@ -388,6 +412,16 @@ class Burst:
         self._start_address(address)
         self._enter_data()
         self.cycles += cycles
+
+    def _clean_header(self, opcode: int, address: int, cycles: int) -> list[int]:
+        """The nibbles of a header that `decoded` skips: the truth-table format of
+        `opcode` in the chip's present mode, which is what the controller sent."""
+        qpi = self.chip.qpi
+        nibbles = drive(opcode, 8, 4 if qpi else 1)
+        cmd = command_for(self.chip.part, opcode, qpi)
+        if cmd is not None and cmd.addr_lines:
+            nibbles += drive(address & 0xFFFFFF, 24, cmd.addr_lines) + [FLOAT] * cmd.wait
+        return (nibbles + [FLOAT] * cycles)[:cycles]
 
     # -- data phase ----------------------------------------------------------------
     def _segment(self) -> int:
@@ -476,7 +510,10 @@ class Burst:
     def read(self, n: int, lines: int) -> bytes:
         """The controller samples n bytes on `lines` lines."""
         if self.aligned(lines, "read") and self.command.kind == "read":  # type: ignore[union-attr]
-            return self._bulk_read(n)
+            data = self._bulk_read(n)
+            if self.wire is not None:
+                self.wire.append(answer_nibbles(data, lines))
+            return data
         ncycles = n * cycles_per_byte(lines)
         return sample(self.clock([FLOAT] * ncycles), lines)
 
@@ -484,6 +521,8 @@ class Burst:
         """The controller drives `data` on `lines` lines."""
         if self.aligned(lines, "write"):
             self._bulk_write(data)
+            if self.wire is not None:
+                self.wire.append([nib for b in data for nib in drive(b, 8, lines)])
             return
         nibbles: list[int] = []
         for b in data:
@@ -550,6 +589,9 @@ class Psram:
         self.violations: collections.deque[Violation] = collections.deque(maxlen=256)
         self.violation_counts: collections.Counter[str] = collections.Counter()
         self.unreachable = False   # set by the controller when the wires do not reach the chip
+        #: called with each finished `Burst` while a logic-analyser trace is on
+        #: (sim/ospi_trace.py); it also gives the simulated time (`now_ns`)
+        self.observer = None
         self.power_on()
 
     def power_on(self) -> None:
@@ -606,11 +648,18 @@ class Psram:
         A quiet burst is the controller model asking how a format decodes: it
         records nothing and must not be deselected.
         """
-        return Burst(self, clk_hz, ce_high_ns, quiet)
+        burst = Burst(self, clk_hz, ce_high_ns, quiet)
+        if self.observer is not None and not quiet:
+            burst.wire = []
+            burst.ce_high_ns = ce_high_ns
+            burst.selected_ns = self.observer.now_ns()
+        return burst
 
     def end_burst(self, burst: Burst) -> None:
         if burst.quiet:
             return
+        if burst.wire is not None and self.observer is not None:
+            self.observer.burst(burst)
         if burst.state == _IGNORE and self.floating or burst.cycles == 0:
             return
         opcode = burst.command.opcode if burst.command and burst.state == _DONE else None
