@@ -3,27 +3,20 @@ self-test image: breakpoints, finish, Cortex-M registers, peripheral and PSRAM-w
 reads, an injected fault stopping in GDB with a backtrace through the exception frame."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from gdbsim import DQSE, GDB, WCCR, SimUnderGdb
+from gdbsim import words as _words
 from h7psram.selftest_build import build_selftest
 
-GDB = shutil.which("arm-none-eabi-gdb") or shutil.which("gdb-multiarch")
 pytestmark = [
     pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed"),
     pytest.mark.skipif(GDB is None, reason="no GDB for Arm (apt install gdb-multiarch)"),
 ]
-REPO = Path(__file__).resolve().parents[2]
-WCCR = 0x52005180          # OCTOSPI1 write communication configuration register
-DQSE = 1 << 29
 
 
 @pytest.fixture(scope="module")
@@ -31,50 +24,11 @@ def elf(tmp_path_factory) -> Path:
     return build_selftest("devebox_h7a3", tmp_path_factory.mktemp("gdbimg"), ["SELFTEST_QUICK_MEMTEST"])
 
 
-class SimUnderGdb:
-    def __init__(self, elf: Path, tmp: Path) -> None:
-        self.elf = elf
-        self.err = tmp / "sim.err"
-        env = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
-        self.proc = subprocess.Popen([sys.executable, "-m", "h7psram.sim", "--board", "devebox_h7a3",
-                                      "--gdb", "0", str(elf)], stdout=subprocess.DEVNULL,
-                                     stderr=self.err.open("w"), env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            m = re.search(r"gdb: listening on 127\.0\.0\.1:(\d+)", self.err.read_text())
-            if m:
-                self.port = int(m.group(1))
-                break
-            assert self.proc.poll() is None and time.monotonic() < deadline, self.err.read_text()
-            time.sleep(0.05)
-
-    def gdb(self, *commands: str, interrupt_after: float | None = None) -> str:
-        argv = [GDB, "-nx", "-batch", str(self.elf), "-ex", f"target remote localhost:{self.port}"]
-        for c in commands:
-            argv += ["-ex", c]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if interrupt_after is not None:
-            time.sleep(interrupt_after)
-            proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)
-        return out
-
-    def close(self) -> int:
-        self.proc.terminate()
-        return self.proc.wait(10)
-
-
 @pytest.fixture
 def sim(elf, tmp_path):
     s = SimUnderGdb(elf, tmp_path)
     yield s
     s.close()
-
-
-def _words(out: str, addr: int) -> list[int]:
-    m = re.search(rf"0x{addr:x}[^:\n]*:[ \t]+((?:0x[0-9a-f]+[ \t]*)+)", out)
-    assert m, out
-    return [int(w, 16) for w in m.group(1).split()]
 
 
 def test_break_finish_registers_and_memory(sim):
