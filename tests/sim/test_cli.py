@@ -169,3 +169,21 @@ def test_flash_file_keeps_flash_between_runs(firmware, tmp_path):
     image.write_bytes(b"short")
     res = run_sim("--board", BOARD, "--flash-file", str(image), str(firmware("hello")))
     assert res.returncode == 2 and "flash image of 5 bytes" in res.stderr
+
+
+def test_west_sim_trace_ospi_and_sim_decode(west_workspace, firmware, tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    shutil.copy(firmware("systick"), build / "firmware.elf")
+    (build / "build_info.yml").write_text(f"board: {BOARD}\napp: test\nelf: firmware.elf\n")
+    vcd = tmp_path / "ospi.vcd"
+    res = west(west_workspace, "sim", "-d", str(build), "--max-seconds", "0.1", "--trace-ospi", str(vcd),
+               "--trace-limit", "10")
+    assert res.returncode == 0, res.stderr
+    # a firmware that never starts the OCTOSPI: a valid trace with no transaction on the wires
+    res = west(west_workspace, "sim-decode", str(vcd))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"0 transactions, 0 hazards ({BOARD}: "), res.stdout
+    res = west(west_workspace, "sim-decode", str(tmp_path / "missing.vcd"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "missing.vcd: cannot read" in res.stderr
