@@ -43,7 +43,7 @@ class Sim(WestCommand):
         io.add_argument("--pty", action="store_true", help="REPL UART on a new pseudo-terminal")
         io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (default)")
         parser.add_argument("--fault", action="append", default=[], metavar="F",
-                            help="PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B")
+                            help="PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B, narrow-write-zero")
         parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S simulated seconds")
         parser.add_argument("--uart", metavar="NAME", help="REPL UART instead of the board's")
         parser.add_argument("--trace", action="store_true", help="record executed blocks for fault reports")

@@ -32,7 +32,7 @@ class SimRunner(GdbServerRunner):
         uart.add_argument("--pty", action="store_true", help="put the simulated UART on a new pseudo-terminal")
         uart.add_argument("--stdio", action="store_true", help="put the simulated UART on this terminal")
         parser.add_argument("--fault", action="append", default=[], metavar="F",
-                            help="inject a PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B")
+                            help="inject a PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B, narrow-write-zero")
         parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
         cls.add_debug_options(parser)
 

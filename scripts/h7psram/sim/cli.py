@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="REPL UART on a new pseudo-terminal; first stdout line is 'pty: PATH'")
     io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (the default)")
     p.add_argument("--fault", action="append", default=[], metavar="F",
-                   help="PSRAM fault: absent | wrong-id | bad-kgd | stuck-bit=N | short=A,B (repeatable; "
-                        f"${ENV_FAULTS} adds whitespace-separated ones)")
+                   help="PSRAM fault: absent | wrong-id | bad-kgd | stuck-bit=N | short=A,B | narrow-write-zero "
+                        f"(repeatable; ${ENV_FAULTS} adds whitespace-separated ones)")
     p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
     p.add_argument("--uart", metavar="NAME", help="UART for the REPL instead of the board's (e.g. USART3)")
     p.add_argument("--cpu-hz", type=int, metavar="HZ", help="core clock for simulated time (default: board sysclk)")

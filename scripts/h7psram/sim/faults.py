@@ -1,10 +1,16 @@
-"""Injected PSRAM faults: what a bad solder joint or a bad die looks like to firmware.
+"""Injected PSRAM faults: what a bad solder joint, a bad die or a doubtful silicon path looks like to firmware.
 
-The faults act inside the chip model (`sim/psram.py`), so every path that
-reaches the chip sees them: indirect commands, the read-ID sequence and
+The chip faults act inside the chip model (`sim/psram.py`), so every path
+that reaches the chip sees them: indirect commands, the read-ID sequence and
 memory-mapped accesses. A chip with a data or address fault is never mapped
 as plain RAM (see `PsramFaults.affects_array`), so a firmware memtest meets
 the fault exactly as on a board.
+
+`narrow_write_zero` is not a chip fault but a suspected behaviour of the
+OCTOSPI's memory-mapped write path; it acts in the controller model
+(`sim/octospi_mm.py`) on each AXI write. It travels with the chip faults so
+that `--fault`, `Machine(psram_faults=...)` and the twister `sim_faults`
+fixture switch it the same way.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ KGD_FAIL = 0x55
 #: Address bits the chip decodes: A[22:0] (docs/hardware.md#psram).
 ADDRESS_BITS = 23
 
-CLI_FORMS = "absent | wrong-id[=HEXBYTES] | bad-kgd | stuck-bit=N[:0|1] | short=A,B"
+CLI_FORMS = "absent | wrong-id[=HEXBYTES] | bad-kgd | stuck-bit=N[:0|1] | short=A,B | narrow-write-zero"
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,11 @@ class PsramFaults:
     shorted_address_lines: (A, B): address bits A and B of the array decoder
         are wired together; both take the value A AND B, so addresses that
         differ only in those bits alias to one cell.
+    narrow_write_zero: with WCCR.DQSE=1, an AXI write narrower than 64 bits
+        writes the bytes of its 8-byte aligned double word that it does not
+        strobe as 0. Reported by users on related parts (STM32H7B0 +
+        APS6404L, STM32H723 + IS66WVS4M8; ST community threads), not
+        confirmed by ST: docs/hardware.md#dqse. Off by default.
     """
 
     absent: bool = False
@@ -44,6 +55,7 @@ class PsramFaults:
     stuck_data_bit: int | None = None
     shorted_address_lines: tuple[int, int] | None = None
     stuck_level: int = 0
+    narrow_write_zero: bool = False
 
     def __post_init__(self) -> None:
         if self.id_bytes is not None and len(self.id_bytes) != 8:
@@ -69,7 +81,8 @@ class PsramFaults:
 
     @property
     def any(self) -> bool:
-        return self.affects_array or self.id_bytes is not None or self.kgd is not None
+        return (self.affects_array or self.id_bytes is not None or self.kgd is not None
+                or self.narrow_write_zero)
 
     def array_address(self, address: int) -> int:
         if self.shorted_address_lines is None:
@@ -103,6 +116,8 @@ class PsramFaults:
             parts.append(f"data bit {self.stuck_data_bit} stuck at {self.stuck_level}")
         if self.shorted_address_lines is not None:
             parts.append("address bits {} and {} shorted".format(*self.shorted_address_lines))
+        if self.narrow_write_zero:
+            parts.append("narrow-write-zero")
         return ", ".join(parts) or "none"
 
     # -- command line --------------------------------------------------------------
@@ -129,6 +144,8 @@ class PsramFaults:
                 elif name == "short" and arg:
                     a, b = (int(x, 0) for x in arg.split(","))
                     fields["shorted_address_lines"] = (a, b)
+                elif name == "narrow-write-zero" and not arg:
+                    fields["narrow_write_zero"] = True
                 else:
                     raise ValueError("unknown fault")
             except ValueError as err:

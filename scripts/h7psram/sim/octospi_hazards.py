@@ -5,9 +5,12 @@ Each rule names its source (docs/hardware.md); `unsafe_reasons` is what
 """
 from __future__ import annotations
 
+from unicorn import UcError, arm_const
+
 from .octospi_mm import CPU_ACCESS_GAP_CYCLES
 from .octospi_regs import CR, DCR3, DCR4, LPTR, TCEN, Phases
 from .psram import cycles_per_byte
+from .store_insn import store_bytes
 
 #: Widest single access the core makes to the window (LDRD/STRD, VLDR.64).
 MAX_ACCESS_BYTES = 8
@@ -51,6 +54,8 @@ class HazardRules:
             reasons.append(problem)
         if chip.faults.affects_array:
             reasons.append("injected fault: " + chip.faults.describe())
+        for name, why in self.write_path_faults():
+            reasons.append(f"{name}: {why}")
         if self.window_size() != part.size:
             reasons.append(f"DEVSIZE gives a {self.window_size()}-byte window for a {part.size}-byte chip")
         rd, wr = self.read_phases(), self.write_phases()
@@ -98,6 +103,60 @@ class HazardRules:
         if self.csht_ns() < part.tcph_ns:
             notes.append(f"CSHT gives {self.csht_ns():.1f} ns CE# high < tCPH {part.tcph_ns} ns")
         return reasons, notes
+
+    def write_path_faults(self) -> list[tuple[str, str]]:
+        """Switchable write-path hazards that need every AXI write to be seen (name, why)."""
+        faults = self.psram.faults
+        if getattr(faults, "narrow_write_zero", False) and self.write_phases().dqse:
+            return [("narrow-write-zero", "AXI writes narrower than 64 bits are modelled (docs/hardware.md#dqse)")]
+        return []
+
+    # -- hazard (a): narrow-write-zero ---------------------------------------------------------
+    def narrow_write_zero(self, offset: int, data: bytes) -> list[tuple[int, bytes]]:
+        """What the chip receives for one CPU store under the `narrow-write-zero` fault.
+
+        Users reported (STM32H7B0 + APS6404L, STM32H723 + IS66WVS4M8; ST community
+        threads, not confirmed by ST; docs/hardware.md#dqse) that with WCCR.DQSE=1
+        a memory-mapped write narrower than 64 bits stores 0 in the other bytes of
+        its double word, while 64-bit writes are fine: DQS would act as the byte
+        mask of a 64-bit beat. So every AXI write becomes a write of its whole
+        8-byte aligned double word, with 0 in the lanes it does not strobe.
+
+        The emulator delivers STRD/STM/VSTR.64 word by word and unaligned stores
+        byte by byte; the pieces of one instruction execution that fall into the
+        same double word are put back together first (`sim/store_insn.py`), since
+        the core issues them as one AXI write. Returns (double-word offset,
+        8 bytes) per double word touched.
+        """
+        pc = self.machine.uc.reg_read(arm_const.UC_ARM_REG_PC)
+        seen = self._nwz_insn
+        if seen is not None and seen[0] == pc and seen[1] > 0:
+            lanes = seen[2]
+            seen[1] -= len(data)
+        else:
+            total = store_bytes(self._code_at(pc))
+            lanes = {}
+            self._nwz_insn = [pc, (total or len(data)) - len(data), lanes]
+        out = []
+        end = offset + len(data)
+        dword = offset & ~7
+        while dword < end:
+            buf = lanes.setdefault(dword, bytearray(8))
+            for i in range(max(offset, dword), min(end, dword + 8)):
+                buf[i - dword] = data[i - offset]
+            out.append((dword, bytes(buf)))
+            dword += 8
+        return out
+
+    #: [pc, bytes of the instruction still to come, {double word: lanes so far}]
+    _nwz_insn: list | None = None
+
+    def _code_at(self, pc: int) -> bytes:
+        uc = self.machine.uc
+        try:
+            return bytes(uc.mem_read(pc & ~1, 4))
+        except UcError:
+            return bytes(uc.mem_read(pc & ~1, 2))
 
     def _format_problem(self, ph: Phases, kind: str) -> tuple[str | None, int]:
         """Does the chip, in its present mode, decode this format as a clean `kind` command?

@@ -83,7 +83,9 @@ class MemoryMappedPaths:
                    len(wr.header(0)), 0 if wr.dtr else wr.dlines),
             "csbound": (self.reg(DCR3) >> 16) & 0x1F, "refresh": self.reg(DCR4),
             "tcen": bool(cr & TCEN), "lptr": self.reg(LPTR),
+            "narrow_write_zero": bool(self.write_path_faults()),
         }
+        self._nwz_insn = None
 
     _mm: dict = {}
     mapping_notes: list[str] = []
@@ -122,6 +124,10 @@ class MemoryMappedPaths:
             self.machine.bus_error(self.window_base + offset, True, imprecise=True)
             return
         data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        if self._mm.get("narrow_write_zero"):
+            for dword, lanes in self.narrow_write_zero(offset, data):
+                self._mm_burst(dword, 8, lanes)
+            return
         if self.mapped is not None and self.mapped[0] == "direct":
             psram = self.psram
             if not psram.floating:
