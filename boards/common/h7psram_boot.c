@@ -33,13 +33,12 @@ extern uint8_t _ebss, _ram_end;          // AXI SRAM left after .bss
 #endif
 
 // Between memtest write and read phases: push the written lines out and drop
-// them, so the reads come from the chip and not from the D-cache.
+// them, so the reads come from the chip and not from the D-cache. The driver's
+// own maintenance (by address, or by set/way for ranges larger than the cache).
 static void memtest_sync(void *ctx, uint32_t kind, volatile void *base, size_t len) {
     (void)ctx;
     (void)kind;
-    uintptr_t start = (uintptr_t)base & ~(uintptr_t)31u;
-    uintptr_t end = ((uintptr_t)base + len + 31u) & ~(uintptr_t)31u;
-    SCB_CleanInvalidateDCache_by_Addr((uint32_t *)start, (int32_t)(end - start));
+    psram_dcache_sync_range(base, len);
 }
 
 uint32_t h7psram_run_memtest(bool quick, psram_memtest_result_t *r) {

@@ -105,20 +105,26 @@ static void psram_mpu_set(uint32_t region, uint32_t base, uint32_t rasr) {
     psram_irq_restore(primask);
 }
 
-void psram_dcache_sync(void) {
+/* Level-1 data cache geometry from CCSIDR; false (after a DSB) when the
+ * D-cache is off, so there is nothing to maintain. */
+static bool psram_dcache_geometry(uint32_t *sets, uint32_t *ways, uint32_t *line_shift) {
     if ((PSRAM_REG32(PSRAM_SCB_CCR) & PSRAM_SCB_CCR_DC) == 0u) {
         psram_dsb();
-        return;
+        return false;
     }
-    /* clean+invalidate by set/way: 512 operations on the H7A3's 16 KiB cache,
-     * far fewer than by address over 8 MiB, and it never drops dirty lines
-     * of the write-back internal RAM */
     PSRAM_REG32(PSRAM_SCB_CSSELR) = 0u;
     psram_dsb();
     uint32_t ccsidr = PSRAM_REG32(PSRAM_SCB_CCSIDR);
-    uint32_t sets = ((ccsidr >> 13) & 0x7FFFu) + 1u;
-    uint32_t ways = ((ccsidr >> 3) & 0x3FFu) + 1u;
-    uint32_t line_shift = (ccsidr & 0x7u) + 4u;
+    *sets = ((ccsidr >> 13) & 0x7FFFu) + 1u;
+    *ways = ((ccsidr >> 3) & 0x3FFu) + 1u;
+    *line_shift = (ccsidr & 0x7u) + 4u;
+    return true;
+}
+
+static void psram_dcache_sync_all(uint32_t sets, uint32_t ways, uint32_t line_shift) {
+    /* clean+invalidate by set/way: 512 operations on the H7A3's 16 KiB cache,
+     * far fewer than by address over 8 MiB, and it never drops dirty lines
+     * of the write-back internal RAM */
     uint32_t way_bits = 0u;
     while ((1u << way_bits) < ways) {
         way_bits++;
@@ -129,6 +135,31 @@ void psram_dcache_sync(void) {
             uint32_t way_field = way_bits == 0u ? 0u : (way << way_shift);
             PSRAM_REG32(PSRAM_SCB_DCCISW) = way_field | (set << line_shift);
         }
+    }
+    psram_dsb();
+    psram_isb();
+}
+
+void psram_dcache_sync(void) {
+    uint32_t sets, ways, line_shift;
+    if (psram_dcache_geometry(&sets, &ways, &line_shift)) {
+        psram_dcache_sync_all(sets, ways, line_shift);
+    }
+}
+
+void psram_dcache_sync_range(volatile void *addr, size_t len) {
+    uint32_t sets, ways, line_shift;
+    if (!psram_dcache_geometry(&sets, &ways, &line_shift)) {
+        return;
+    }
+    if (len >= ((size_t)(sets * ways) << line_shift)) {
+        psram_dcache_sync_all(sets, ways, line_shift);
+        return;
+    }
+    uintptr_t line = (uintptr_t)1u << line_shift;
+    uintptr_t end = (uintptr_t)addr + len;
+    for (uintptr_t a = (uintptr_t)addr & ~(line - 1u); a < end; a += line) {
+        PSRAM_REG32(PSRAM_SCB_DCCIMVAC) = (uint32_t)a;
     }
     psram_dsb();
     psram_isb();

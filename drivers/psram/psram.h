@@ -10,6 +10,7 @@
 #ifndef PSRAM_H
 #define PSRAM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -59,7 +60,12 @@ psram_status_t psram_deinit(void);
 const char *psram_status_name(psram_status_t status);
 
 /* Write back and drop every D-cache line (no-op with the D-cache off), so the
- * next reads of the window come from the chip; used between memtest phases. */
+ * next reads of the window come from the chip. */
 void psram_dcache_sync(void);
+
+/* The same for the lines holding [addr, addr + len) only: clean+invalidate by
+ * address, or the whole cache by set/way when the range is larger than the
+ * cache (fewer operations).  Used between memtest phases. */
+void psram_dcache_sync_range(volatile void *addr, size_t len);
 
 #endif /* PSRAM_H */

@@ -1,8 +1,9 @@
 /*
  * PSRAM memory test.  Order follows the usual bus-first strategy: data lines
- * (walking bits), then address lines (power-of-two offsets), then the array
- * (patterns at every width, address-in-address).  A failure in an earlier
- * step explains most later ones, so the first failure is the one reported.
+ * (walking bits), then the write path (every store width and alignment), then
+ * address lines (power-of-two offsets), then the array (patterns at every
+ * width, address-in-address).  A failure in an earlier step explains most
+ * later ones, so the first failure is the one reported.
  */
 #include "psram_memtest.h"
 
@@ -51,6 +52,135 @@ static uint32_t test_walking(memtest_t *t, int ones) {
             uint32_t got = *word_at(t, samples[s]);
             if (got != value) {
                 return fail(t, kind, 32u, samples[s], value, got);
+            }
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+/* ---- store widths ----------------------------------------------------
+ * Each case: a background of distinct non-zero bytes over 64 bytes around a
+ * boundary, written with 64-bit stores and pushed to the chip through the
+ * sync hook; then a read of the target (write-after-read: on a cacheable
+ * window this allocates the line, so the store below hits it), one store,
+ * a read of it (read-after-write: served by the store buffer or the cache),
+ * the sync hook again, and every byte of the 64 read back from the chip.
+ * A store must change exactly its own bytes. */
+
+#define STORE_SPAN 64u  /* bytes checked per case: two cache lines either side of the boundary */
+
+typedef struct __attribute__((packed)) {
+    uint16_t v;
+} memtest_u16_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t v;
+} memtest_u32_t;
+
+/* background byte i: 0x40..0x7F, never 0, different at every position */
+static uint8_t store_background(size_t i) {
+    return (uint8_t)(0x40u + (i & 0x3Fu));
+}
+
+/* stored byte k: 0xC1.., never equal to any background byte */
+static uint8_t store_value(size_t k) {
+    return (uint8_t)(0xC1u + k);
+}
+
+static uint64_t load_width(volatile uint8_t *p, uint32_t bytes) {
+    switch (bytes) {
+        case 1u: return *p;
+        case 2u: return ((volatile memtest_u16_t *)(uintptr_t)p)->v;
+        case 4u: return ((volatile memtest_u32_t *)(uintptr_t)p)->v;
+        default: return *(volatile uint64_t *)(uintptr_t)p;   /* LDRD: word-aligned is enough */
+    }
+}
+
+static void store_width(volatile uint8_t *p, uint32_t bytes, uint64_t value) {
+    switch (bytes) {
+        case 1u: *p = (uint8_t)value; break;
+        case 2u: ((volatile memtest_u16_t *)(uintptr_t)p)->v = (uint16_t)value; break;
+        case 4u: ((volatile memtest_u32_t *)(uintptr_t)p)->v = (uint32_t)value; break;
+        default: *(volatile uint64_t *)(uintptr_t)p = value; break;   /* STRD */
+    }
+}
+
+/* First byte of `got` (little endian, `bytes` long, at region offset `at`)
+ * that differs from what the region should hold; fails with it. */
+static uint32_t check_bytes(memtest_t *t, uint32_t kind, size_t region, size_t at, uint32_t bytes,
+                            uint64_t got, size_t stored_at, uint32_t stored) {
+    for (uint32_t k = 0; k < bytes; k++) {
+        size_t i = at + k;
+        uint8_t want = (i >= stored_at && i < stored_at + stored) ? store_value(i - stored_at)
+                                                                  : store_background(i);
+        uint8_t have = (uint8_t)(got >> (8u * k));
+        if (have != want) {
+            return fail(t, kind, 8u, region + i, want, have);
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+static uint32_t store_case(memtest_t *t, uint32_t kind, size_t region, size_t at, uint32_t bytes) {
+    volatile uint8_t *p = t->base + region;
+    for (size_t i = 0; i < STORE_SPAN; i += 8u) {
+        uint64_t dw = 0;
+        for (uint32_t k = 0; k < 8u; k++) {
+            dw |= (uint64_t)store_background(i + k) << (8u * k);
+        }
+        store_width(p + i, 8u, dw);
+    }
+    sync_range(t, kind, region, STORE_SPAN);
+    uint32_t k = check_bytes(t, kind, region, at, bytes, load_width(p + at, bytes), at, 0u);
+    if (k != PSRAM_MEMTEST_NONE) {
+        return k;
+    }
+    uint64_t value = 0;
+    for (uint32_t b = 0; b < bytes; b++) {
+        value |= (uint64_t)store_value(b) << (8u * b);
+    }
+    store_width(p + at, bytes, value);
+    k = check_bytes(t, kind, region, at, bytes, load_width(p + at, bytes), at, bytes);
+    if (k != PSRAM_MEMTEST_NONE) {
+        return k;
+    }
+    sync_range(t, kind, region, STORE_SPAN);
+    for (size_t i = 0; i < STORE_SPAN; i++) {
+        k = check_bytes(t, kind, region, i, 1u, p[i], at, bytes);
+        if (k != PSRAM_MEMTEST_NONE) {
+            return k;
+        }
+    }
+    return PSRAM_MEMTEST_NONE;
+}
+
+/* Aligned 64-bit stores first: if a whole double word cannot be stored the
+ * fault is not about narrow writes.  Then 32, 16 and 8 bits at all eight
+ * offsets of the double word below the boundary (every byte lane, every way
+ * of straddling the boundary), and last a 64-bit store at a word-aligned
+ * address across two double words (STRD needs word alignment only), which
+ * reaches the bus as two narrower writes. */
+static uint32_t test_store_widths(memtest_t *t) {
+    static const struct { uint32_t kind, bytes, first, step; } steps[5] = {
+        {PSRAM_MEMTEST_STORE64, 8u, STORE_SPAN / 2u - 8u, 8u},
+        {PSRAM_MEMTEST_STORE32, 4u, STORE_SPAN / 2u - 8u, 1u},
+        {PSRAM_MEMTEST_STORE16, 2u, STORE_SPAN / 2u - 8u, 1u},
+        {PSRAM_MEMTEST_STORE8, 1u, STORE_SPAN / 2u - 8u, 1u},
+        {PSRAM_MEMTEST_STORE64, 8u, STORE_SPAN / 2u - 4u, 8u},
+    };
+    /* the middle of the array is a 1 KiB page boundary (and a cache line
+     * boundary); 64 bytes further on is a cache line boundary inside a page */
+    size_t boundaries[2] = {t->size / 2u, t->size / 2u + STORE_SPAN};
+    unsigned n_boundaries = t->size >= 4u * STORE_SPAN ? 2u : 1u;
+    for (unsigned s = 0; s < 5u; s++) {
+        t->res->tests_run++;
+        for (unsigned b = 0; b < n_boundaries; b++) {
+            size_t region = boundaries[b] - STORE_SPAN / 2u;
+            for (size_t at = steps[s].first; at < STORE_SPAN / 2u; at += steps[s].step) {
+                uint32_t k = store_case(t, steps[s].kind, region, at, steps[s].bytes);
+                if (k != PSRAM_MEMTEST_NONE) {
+                    return k;
+                }
             }
         }
     }
@@ -184,6 +314,9 @@ uint32_t psram_memtest_run(volatile void *base, size_t size, uint32_t mode,
         k = test_walking(&t, 0);
     }
     if (k == PSRAM_MEMTEST_NONE) {
+        k = test_store_widths(&t);
+    }
+    if (k == PSRAM_MEMTEST_NONE) {
         k = test_address_lines(&t);
     }
     if (k != PSRAM_MEMTEST_NONE) {
@@ -219,6 +352,10 @@ const char *psram_memtest_name(uint32_t kind) {
         case PSRAM_MEMTEST_PATTERN32: return "memtest32";
         case PSRAM_MEMTEST_ADDR_IN_ADDR: return "addrtest";
         case PSRAM_MEMTEST_BAD_ARGS: return "memtest arguments";
+        case PSRAM_MEMTEST_STORE8: return "store8";
+        case PSRAM_MEMTEST_STORE16: return "store16";
+        case PSRAM_MEMTEST_STORE32: return "store32";
+        case PSRAM_MEMTEST_STORE64: return "store64";
     }
     return "memtest";
 }

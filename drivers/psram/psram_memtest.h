@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 typedef enum {
-    PSRAM_MEMTEST_QUICK = 0, /* data lines, address lines, patterns on a sample: boot time */
+    PSRAM_MEMTEST_QUICK = 0, /* data lines, store widths, address lines, patterns on a sample: boot time */
     PSRAM_MEMTEST_FULL = 1,  /* the quick steps, then 8/16/32-bit patterns and address-in-address over all of it */
 } psram_memtest_mode_t;
 
@@ -23,11 +23,21 @@ typedef enum {
     PSRAM_MEMTEST_PATTERN32,  /* 0xA5A5A5A5 / 0x5A5A5A5A words */
     PSRAM_MEMTEST_ADDR_IN_ADDR, /* every word holds its own address, then its complement */
     PSRAM_MEMTEST_BAD_ARGS,   /* base/size unusable (size not a power of two >= 64, misaligned base) */
+    /* Store widths: one store of 8/16/32/64 bits at every alignment, around a
+     * 1 KiB page boundary and a 32-byte cache line boundary, must change its
+     * own bytes and no other (a write narrower than the bus beat that clobbers
+     * the rest of its double word fails here).  Failures are reported per
+     * byte: width 8, the address of the first wrong byte, the byte it should
+     * hold and the byte read. */
+    PSRAM_MEMTEST_STORE8,
+    PSRAM_MEMTEST_STORE16,
+    PSRAM_MEMTEST_STORE32,
+    PSRAM_MEMTEST_STORE64,
 } psram_memtest_kind_t;
 
 typedef struct {
     uint32_t kind;      /* psram_memtest_kind_t of the first failure, NONE on pass */
-    uint32_t width;     /* access width in bits of the failing access: 8, 16 or 32 */
+    uint32_t width;     /* width in bits of the compared value: 8, 16 or 32 (8 for the store tests) */
     uintptr_t address;  /* absolute address of the failing access */
     size_t offset;      /* same, relative to the tested base */
     uint32_t written;   /* value expected there */

@@ -10,7 +10,8 @@ import pytest
 from driver_host import SYNC_FN, MemtestResult
 
 QUICK, FULL = 0, 1
-NONE, WALK1, WALK0, ADDR_LINES, PAT8, PAT16, PAT32, ADDR_IN_ADDR, BAD_ARGS = range(9)
+NONE, WALK1, WALK0, ADDR_LINES, PAT8, PAT16, PAT32, ADDR_IN_ADDR, BAD_ARGS, ST8, ST16, ST32, ST64 = range(13)
+STORES = (ST8, ST16, ST32, ST64)
 SIZE = 1 << 20   # 1 MiB: same code paths as 8 MiB, a fraction of the time
 
 
@@ -44,7 +45,7 @@ def test_good_memory_passes(psramlib, buf, mode):
     res, calls = run(psramlib, buf, mode)
     assert res.kind == NONE
     kinds = {k for k, _, _ in calls}
-    expected = {WALK1, WALK0, ADDR_LINES, PAT8, PAT16, PAT32} | ({ADDR_IN_ADDR} if mode == FULL else set())
+    expected = {WALK1, WALK0, ADDR_LINES, PAT8, PAT16, PAT32, *STORES} | ({ADDR_IN_ADDR} if mode == FULL else set())
     assert kinds == expected
     if mode == FULL:
         # every pattern covered the whole buffer, after the quick samples
@@ -54,10 +55,10 @@ def test_good_memory_passes(psramlib, buf, mode):
         assert all(n == 4096 for k, _, n in calls[:first_full] if k in (PAT8, PAT16, PAT32))
         # the last pass left every word holding the complement of its offset
         assert u32(buf, 0x1234 * 4) == (~(0x1234 * 4)) & 0xFFFFFFFF
-        assert res.tests_run == 2 + 1 + 3 * 6 + 6 + 2
+        assert res.tests_run == 2 + 5 + 1 + 3 * 6 + 6 + 2
     else:
         assert max(n for k, _, n in calls if k in (PAT8, PAT16, PAT32)) == 4096
-        assert res.tests_run == 2 + 1 + 3 * 6
+        assert res.tests_run == 2 + 5 + 1 + 3 * 6
 
 
 def test_names(psramlib):
@@ -65,6 +66,7 @@ def test_names(psramlib):
     assert psramlib.psram_memtest_name(PAT8) == b"memtest8"
     assert psramlib.psram_memtest_name(PAT32) == b"memtest32"
     assert psramlib.psram_memtest_name(ADDR_IN_ADDR) == b"addrtest"
+    assert [psramlib.psram_memtest_name(k) for k in STORES] == [b"store8", b"store16", b"store32", b"store64"]
 
 
 def test_pattern16_failure_reports_first_bad_halfword(psramlib, buf):
@@ -169,3 +171,89 @@ def test_quick_mode_only_looks_at_its_samples(psramlib, buf):
 def test_bad_arguments(psramlib, buf, size):
     res, calls = run(psramlib, buf, FULL, size=size)
     assert res.kind == BAD_ARGS and calls == []
+
+
+# -- store widths ---------------------------------------------------------------------------
+SPAN = 64
+BOUNDARIES = (SIZE // 2, SIZE // 2 + SPAN)      # a 1 KiB page (and line) boundary, a line boundary
+
+
+def background(i):
+    return 0x40 + (i & 0x3F)
+
+
+def test_store_widths_cover_every_alignment_around_both_boundaries(psramlib, buf):
+    res, calls = run(psramlib, buf, QUICK)
+    assert res.kind == NONE
+    regions = {k: [o for kk, o, n in calls if kk == k and n == SPAN] for k in STORES}
+    # two syncs per case (background, then the store); 64-bit: the aligned double word below
+    # the boundary, and the word-aligned one across it
+    assert len(regions[ST64]) == 2 * 2 * 2
+    for k in (ST8, ST16, ST32):
+        assert len(regions[k]) == 2 * 2 * 8
+    assert set(regions[ST8]) == {b - SPAN // 2 for b in BOUNDARIES}
+    # the store test runs before the address lines, after the data lines
+    order = [k for k, _, _ in calls]
+    assert order.index(WALK0) < order.index(ST64) < order.index(ST8) < order.index(ADDR_LINES)
+
+
+def narrow_write_zero(buf):
+    """What the hazard does to the chip: a write that covers only part of a double word zeroes
+    the rest of it. Emulated in the sync after the store: bytes that differ from the background
+    were stored; the other bytes of double words stored only in part become 0."""
+    def hook(kind, off, n):
+        if kind not in STORES or n != SPAN:
+            return
+        changed = [i for i in range(n) if buf[off + i] != background(i)]
+        for dw in {i & ~7 for i in changed}:     # none in the sync after the background
+            for i in range(dw, dw + 8):
+                if i not in changed:
+                    buf[off + i] = 0
+    return hook
+
+
+def test_narrow_write_zero_is_reported_at_the_first_clobbered_byte(psramlib, buf):
+    res, _ = run(psramlib, buf, QUICK, narrow_write_zero(buf))
+    # aligned 64-bit stores pass; the first 32-bit store (lane 0 of the double word below the
+    # middle) zeroed lanes 4..7: the first of them is reported, with the background it lost
+    lost = SIZE // 2 - 4
+    assert (res.kind, res.width, res.offset, res.written, res.read) == (ST32, 8, lost, background(SPAN // 2 - 4), 0)
+    assert res.tests_run == 2 + 2
+
+
+def test_64_bit_store_across_double_words_is_two_narrow_writes(psramlib, buf):
+    # only the straddling STRD case is damaged: it is the last store case, after 8..32 bits passed
+    def hook(kind, off, n):
+        if kind == ST64 and n == SPAN and buf[off + SPAN // 2 - 4] != background(SPAN // 2 - 4) \
+                and buf[off + SPAN // 2 - 8] == background(SPAN // 2 - 8):
+            for i in range(SPAN // 2 - 8, SPAN // 2 - 4):
+                buf[off + i] = 0
+    res, _ = run(psramlib, buf, QUICK, hook)
+    assert (res.kind, res.offset, res.written, res.read) == (ST64, SIZE // 2 - 8, background(SPAN // 2 - 8), 0)
+    assert res.tests_run == 2 + 5
+
+
+def test_lost_64_bit_store_is_reported_as_store64(psramlib, buf):
+    def hook(kind, off, n):
+        if kind == ST64 and n == SPAN and buf[off + SPAN // 2 - 8] != background(SPAN // 2 - 8):
+            buf[off + SPAN // 2 - 8 + 5] = 0x7F       # one byte of the stored double word lost
+    res, _ = run(psramlib, buf, QUICK, hook)
+    assert (res.kind, res.width, res.offset, res.written, res.read) == (ST64, 8, SIZE // 2 - 3, 0xC1 + 5, 0x7F)
+
+
+def test_store_that_does_not_reach_the_chip_is_found(psramlib, buf):
+    # a write lost on the way (the byte keeps its background): reported at the stored byte
+    def hook(kind, off, n):
+        if kind == ST8 and n == SPAN:
+            for i in range(n):
+                if buf[off + i] != background(i):
+                    buf[off + i] = background(i)
+    res, _ = run(psramlib, buf, QUICK, hook)
+    at = SIZE // 2 - 8
+    assert (res.kind, res.offset, res.written, res.read) == (ST8, at, 0xC1, background(SPAN // 2 - 8))
+
+
+def test_small_buffer_uses_one_boundary(psramlib, buf):
+    res, calls = run(psramlib, buf, QUICK, size=128)
+    assert res.kind == NONE
+    assert {o for k, o, n in calls if k == ST8} == {32}

@@ -62,6 +62,27 @@ def test_stuck_data_bit_reported_by_walking_ones(elves):
     assert lines[2] == "spiram walkones fail, address 0x90000000 written 0x00000020 read 0x00000000"
 
 
+@pytest.mark.parametrize("board,image", [("devebox_h7a3", "devebox"), ("weact_mini_h7a3", "weact")])
+def test_narrow_write_zero_is_caught_by_the_store_width_test(elves, board, image):
+    # hazard (a): with DQSE=1 a write narrower than 64 bits zeroes the rest of its double
+    # word. 64-bit stores pass; the first 32-bit store (lane 0 of the double word below the
+    # 1 KiB page boundary in the middle of the window) zeroed lanes 4..7: the first of those
+    # is reported with the background byte it lost (0x40 + its offset in the 64-byte span)
+    m, lines = run(board, elves[image], "fail", PsramFaults(narrow_write_zero=True))
+    assert lines[1] == EID
+    assert lines[2] == "spiram store32 fail, address 0x903ffffc written 0x5c read 0x00"
+    assert len(lines) == 3
+    assert m.peripherals["OCTOSPI1"].mapped[0] == "burst"
+
+
+def test_store_width_test_passes_without_the_fault(tmp_path):
+    # the same quick memtest, store widths included, on the fault-free window
+    elf = build_selftest("devebox_h7a3", tmp_path, ["SELFTEST_QUICK_MEMTEST"])
+    m, lines = run("devebox_h7a3", elf, "memtest")
+    assert lines[1:] == [EID, "spiram memtest pass"]
+    assert m.peripherals["OCTOSPI1"].mapped[0] == "ram"
+
+
 def test_slow_clock_reads_the_whole_id(elves):
     # at 14 MHz a Read ID is longer than tCEM; with REFRESH on during the ID
     # phase the controller split it and the chip restarted its ID

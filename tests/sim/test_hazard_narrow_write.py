@@ -6,13 +6,11 @@ chip's array then shows which bytes each store changed, with the fault switched 
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
-from test_octospi_support import bring_up, make_machine, route_pins
+from test_octospi_support import PROGRAM_HEAD, bring_up, build_program, make_machine, route_pins
 
 from h7psram.boards import load_board
 from h7psram.errors import InputError
@@ -25,17 +23,7 @@ AREA = 0x100          # window offset the program writes
 BACKGROUND = 0xEE
 R2, R3 = 0x11223344, 0x55667788
 
-STORES = textwrap.dedent(f"""
-    .syntax unified
-    .cpu cortex-m7
-    .thumb
-    .text
-    .global reset
-    .word 0x20010000
-    .word reset
-    .word spin, spin, spin, spin, spin
-    .thumb_func
-    reset:
+STORES = PROGRAM_HEAD + textwrap.dedent(f"""
         ldr r0, ={WINDOW_BASE + AREA:#x}
         ldr r2, ={R2:#x}
         ldr r3, ={R3:#x}
@@ -86,15 +74,7 @@ ZEROED = (bytes([0, 0x44]) + bytes(6)
 
 @pytest.fixture(scope="module")
 def stores_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        pytest.skip("arm-none-eabi-gcc not installed: the CPU-driven OCTOSPI tests need it")
-    d = tmp_path_factory.mktemp("narrowfw")
-    (d / "stores.S").write_text(STORES)
-    subprocess.run([gcc, "-mcpu=cortex-m7", "-mthumb", "-nostdlib", "-nostartfiles",
-                    "-Wl,-Ttext=0x08000000", "-Wl,-e,reset", "-o", str(d / "stores.elf"), str(d / "stores.S")],
-                   check=True)
-    return d / "stores.elf"
+    return build_program(tmp_path_factory.mktemp("narrowfw"), "stores", STORES)
 
 
 def run_stores(elf: Path, faults: PsramFaults | None) -> tuple[bytes, Octospi]:

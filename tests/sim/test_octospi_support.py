@@ -210,7 +210,9 @@ def bring_up(m: Machine, *, qpi: bool = True, **init: int) -> RegisterDriver:
 
 # -- a little CPU program, for what only a CPU can do (bus faults, real loads/stores) ---------
 PARAMS = 0x20000000           # DTCM: src, dst, words, src2, dst2, words2, done
-COPY_PROGRAM = textwrap.dedent("""
+#: vector table (stack in DTCM, faults spin) and the start of `reset`; a program's body follows
+#: and must define `spin`
+PROGRAM_HEAD = textwrap.dedent("""
     .syntax unified
     .cpu cortex-m7
     .thumb
@@ -223,6 +225,8 @@ COPY_PROGRAM = textwrap.dedent("""
     .word spin, spin, spin
     .thumb_func
     reset:
+""")
+COPY_PROGRAM = PROGRAM_HEAD + textwrap.dedent("""
         ldr r4, =0x20000000
         ldr r0, [r4, #0]
         ldr r1, [r4, #4]
@@ -253,12 +257,17 @@ COPY_PROGRAM = textwrap.dedent("""
 
 
 def build_copy_program(directory: Path) -> Path:
+    return build_program(directory, "copy", COPY_PROGRAM)
+
+
+def build_program(directory: Path, name: str, source: str) -> Path:
+    """Assemble and link `source` at the start of flash; skips the test without the toolchain."""
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
         pytest.skip("arm-none-eabi-gcc not installed: the CPU-driven OCTOSPI tests need it")
-    src = directory / "copy.S"
-    elf = directory / "copy.elf"
-    src.write_text(COPY_PROGRAM)
+    src = directory / f"{name}.S"
+    elf = directory / f"{name}.elf"
+    src.write_text(source)
     subprocess.run([gcc, "-mcpu=cortex-m7", "-mthumb", "-nostdlib", "-nostartfiles",
                     "-Wl,-Ttext=0x08000000", "-Wl,-e,reset", "-o", str(elf), str(src)], check=True)
     return elf
