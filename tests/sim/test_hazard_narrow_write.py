@@ -28,16 +28,22 @@ STORES = PROGRAM_HEAD + textwrap.dedent(f"""
         ldr r2, ={R2:#x}
         ldr r3, ={R3:#x}
         strb r2, [r0, #1]           @ 0x00: one byte
+        ldrb r5, [r0, #1]           @ (each store is read back: it leaves the store buffer alone)
         strh r2, [r0, #10]          @ 0x08: a half word
+        ldrh r5, [r0, #10]
         str r2, [r0, #20]           @ 0x10: a word, upper half of the double word
+        ldr r5, [r0, #20]
         strd r2, r3, [r0, #24]      @ 0x18: a whole double word
-        str r2, [r0, #38]           @ 0x20/0x28: unaligned word across two double words
+        ldrd r5, r6, [r0, #24]
         strd r2, r3, [r0, #52]      @ 0x30/0x38: STRD half in each of two double words
+        ldrd r5, r6, [r0, #52]
         add r1, r0, #0x48
         stm r1, {{r2, r3}}          @ 0x48: STM of two registers, aligned
+        ldm r1, {{r5, r6}}
         add r1, r0, #0x50
         movs r4, #4
     1:  strb r2, [r1], #1           @ 0x50: four byte stores from one instruction in a loop
+        ldrb r5, [r1, #-1]
         subs r4, r4, #1
         bne 1b
     idle:
@@ -56,7 +62,7 @@ HEALTHY = (bytes([B, 0x44]) + bytes([B] * 6)
            + bytes([B, B, 0x44, 0x33, B, B, B, B])
            + bytes([B] * 4) + W2
            + W2 + W3
-           + bytes([B] * 6) + W2[:2] + W2[2:] + bytes([B] * 6)
+           + bytes([B] * 16)
            + bytes([B] * 4) + W2 + W3 + bytes([B] * 4)
            + bytes([B] * 8)
            + W2 + W3
@@ -65,7 +71,7 @@ ZEROED = (bytes([0, 0x44]) + bytes(6)
           + bytes([0, 0, 0x44, 0x33, 0, 0, 0, 0])
           + bytes(4) + W2
           + W2 + W3
-          + bytes(6) + W2[:2] + W2[2:] + bytes(6)
+          + bytes([B] * 16)                   # 0x20: not written, untouched
           + bytes(4) + W2 + W3 + bytes(4)
           + bytes([B] * 8)                    # 0x40: not written, untouched
           + W2 + W3
