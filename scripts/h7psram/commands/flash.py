@@ -142,6 +142,8 @@ def _runner_options_help() -> str:
         # argparse heads the list with its own "options:" line; the runner's heading replaces it.
         body = "\n".join(line for line in body.splitlines() if line.strip() != "options:")
         parts.append(f"{name} runner options ({cls.summary}):\n{body}" if body else f"{name}: no options")
+    parts.append("options every runner takes (before or after '--'; -H shows which formats and\n"
+                 "whether --erase each runner can do):\n" + core.common_options_help().split(":\n", 1)[-1])
     return "\n\n".join(parts) + "\n"
 
 

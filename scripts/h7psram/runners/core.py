@@ -183,6 +183,19 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                        help="as west flash -i: the probe or DFU device to use (Zephyr's runners take it after '--')")
 
 
+def common_options_help() -> str:
+    parser = _RaisingParser(prog="west flash", add_help=False, allow_abbrev=False)
+    add_common_options(parser)
+    return _option_list(parser)
+
+
+def _option_list(parser: argparse.ArgumentParser) -> str:
+    # Drop argparse's "usage:" paragraph; only the option list is useful here.
+    text = parser.format_help()
+    body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+    return body.strip()
+
+
 @dataclass
 class ToolResult:
     returncode: int
@@ -289,10 +302,10 @@ class Runner(ABC):
 
     @classmethod
     def options_help(cls) -> str:
-        text = cls.option_parser().format_help()
-        # Drop argparse's "usage:" paragraph; only the option list is useful here.
-        body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
-        return body.strip()
+        """The runner's own options (the common ones are in ``common_options_help``)."""
+        parser = _RaisingParser(prog=f"west flash -r {cls.name}", add_help=False, allow_abbrev=False)
+        cls.add_options(parser)
+        return _option_list(parser)
 
     # -------------------------------------------------------------- execution
 

@@ -120,7 +120,7 @@ class DfuUtilRunner(Runner):
         leave.add_argument("--no-leave", dest="dfuse_modifiers", action="store_const", const="",
                            help="stay in the bootloader after the download")
         parser.add_argument("--bin", action="store_true",
-                            help="write firmware.bin at the start of flash and leave DFU mode, instead of firmware.dfu")
+                            help="write firmware.bin (at the ELF's load address) instead of firmware.dfu")
         parser.add_argument("--file", help="flash this .dfu (or with --bin, this .bin) instead of the build's")
         parser.add_argument("--verify", action="store_true",
                             help="read every written range back with 'dfu-util -U' and compare")
