@@ -11,11 +11,13 @@ H7PSRAM_REPO ?= $(abspath $(BOARD_DIR)/../..)
 H7PSRAM_HEAP ?= split
 H7PSRAM_PYTHON ?= python3
 H7PSRAM_BOARD := $(notdir $(abspath $(BOARD_DIR)))
+H7PSRAM_MBOOT ?= 0
 
 ifeq ($(H7PSRAM_GEN_DIR),)
 H7PSRAM_GEN_DIR := $(abspath $(BUILD))/h7psram
 H7PSRAM_GEN_RC := $(shell PYTHONPATH=$(H7PSRAM_REPO)/scripts $(H7PSRAM_PYTHON) -m h7psram.build \
-	generate --board $(H7PSRAM_BOARD) --heap $(H7PSRAM_HEAP) --gen-dir $(H7PSRAM_GEN_DIR) >&2; echo $$?)
+	generate --board $(H7PSRAM_BOARD) --heap $(H7PSRAM_HEAP) --gen-dir $(H7PSRAM_GEN_DIR) \
+	$(if $(filter 1,$(H7PSRAM_MBOOT)),--mboot) >&2; echo $$?)
 ifneq ($(H7PSRAM_GEN_RC),0)
 $(error generating the devicetree files for $(H7PSRAM_BOARD) failed)
 endif
@@ -29,13 +31,13 @@ H7PSRAM_DRIVER_DIR := $(H7PSRAM_REPO)/drivers/psram
 LD_FILES = $(H7PSRAM_GEN_DIR)/h7psram_board.ld
 
 # H7PSRAM_MBOOT=1: MicroPython's mboot owns the first flash sectors and the
-# application starts at the first sector after them (h7psram.mboot holds the
-# numbers; `west build -DH7PSRAM_MBOOT=ON` passes the variables). mboot's own
-# Makefile reads TEXT0_ADDR too: it is where mboot jumps.
-H7PSRAM_MBOOT ?= 0
+# application starts at the first sector after them. h7psram.mboot holds the
+# numbers and the build generates TEXT0_ADDR from them: MicroPython's VTOR and
+# mboot's jump target (its Makefile reads TEXT0_ADDR as APPLICATION_ADDR) must be
+# the address the application is linked at, or mboot finds no valid stack
+# pointer there and stays in DFU mode.
 ifeq ($(H7PSRAM_MBOOT),1)
-H7PSRAM_MBOOT_SIZE ?= 0x10000
-TEXT0_ADDR := $(shell printf '0x%08x' $$((0x08000000 + $(H7PSRAM_MBOOT_SIZE))))
+include $(H7PSRAM_GEN_DIR)/h7psram_mboot.mk
 MBOOT_TEXT0_ADDR = 0x08000000
 MBOOT_LD_FILES = $(H7PSRAM_GEN_DIR)/h7psram_mboot.ld stm32_sections.ld
 else

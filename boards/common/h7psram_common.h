@@ -97,3 +97,15 @@ void *h7psram_gc_heap_limit(void);
 #define MBOOT_FSLOAD                        (1)
 #define MBOOT_VFS_FAT                       (1)
 #endif
+
+// Where mboot jumps (APPLICATION_ADDR) and where MicroPython puts its vector
+// table (MICROPY_HW_VTOR) both come from make's TEXT0_ADDR; a value other than
+// the generated layout's would leave mboot in DFU mode with a valid firmware
+// in flash, so a mismatch stops the compile instead.
+#ifdef H7PSRAM_MBOOT_APP_ADDR
+#if BUILDING_MBOOT && APPLICATION_ADDR != H7PSRAM_MBOOT_APP_ADDR
+#error "mboot: APPLICATION_ADDR differs from the layout's H7PSRAM_MBOOT_APP_ADDR (TEXT0_ADDR overridden?)"
+#elif !BUILDING_MBOOT && defined(MICROPY_HW_VTOR) && MICROPY_HW_VTOR != H7PSRAM_MBOOT_APP_ADDR
+#error "MICROPY_HW_VTOR differs from the layout's H7PSRAM_MBOOT_APP_ADDR (TEXT0_ADDR overridden?)"
+#endif
+#endif
