@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from build_dirs import make_build_dir
+from build_dirs import BOARD, make_build_dir
 from dfu_listings import MBOOT_LISTING, ROM_LISTING, SECOND_BOARD
 from hello_firmware import build_elf
 from runner_helpers import make_runner
 
-from h7psram import dfuse
+from h7psram import boards, buildinfo, dfuse, mboot
 from h7psram.errors import CheckFailed, InputError
 from h7psram.runners.core import FlashFailed, ToolFailed, ToolNotFound, VerifyMismatch
 from h7psram.runners.dfu_util import DfuUtilRunner, parse_listing
@@ -180,19 +180,31 @@ def test_verify_mismatch_names_the_address(fake_tools, build_dir, board, tmp_pat
     assert LEAVE not in fake_tools.calls("dfu-util")
 
 
-def _mboot_build(build_dir: Path) -> None:
-    """An mboot image in the first 128 KiB and the application linked after it."""
-    dfuse.write_dfuse(build_dir / "mboot.dfu", [(0x08000000, b"\x11" * 4096)])
+def _mboot_build(build_dir: Path, app_at: int | None = None) -> mboot.MbootLayout:
+    """As an mboot build leaves it: a 22 KiB mboot.dfu at the start of flash, the application
+    linked after mboot's reserved sectors, and the layout recorded in build_info.yml."""
+    lay = mboot.layout(boards.load_board(BOARD))
+    dfuse.write_dfuse(build_dir / "mboot.dfu", [(lay.flash_start, b"\x11" * (22 * 1024))])
     app = (build_dir / "firmware.bin").read_bytes()
-    dfuse.write_dfuse(build_dir / "firmware.dfu", [(0x08020000, app)])
-    text = (build_dir / "build_info.yml").read_text() + "mboot_dfu: mboot.dfu\n"
-    (build_dir / "build_info.yml").write_text(text)
+    dfuse.write_dfuse(build_dir / "firmware.dfu", [(lay.app_addr if app_at is None else app_at, app)])
+    info = buildinfo.read_build_info(build_dir)
+    info.outputs["mboot_dfu"] = "mboot.dfu"
+    info.mboot = lay.as_dict()
+    buildinfo.write_build_info(info)
+    return lay
+
+
+def test_mboot_listing_reports_the_layout_the_build_gives_mboot():
+    (dev,) = parse_listing(MBOOT_LISTING)
+    assert dev.alts == {0: mboot.layout(boards.load_board(BOARD)).layout_string}
 
 
 def test_mboot_is_written_once_then_the_application(fake_tools, build_dir, board):
     _mboot_build(build_dir)
     fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING})
     make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
+    # the ROM bootloader must stay in DFU after mboot (no :leave) until the application is in;
+    # leaving then starts mboot, which jumps to the application
     assert fake_tools.calls("dfu-util") == [
         ["-l"],
         ["-a", "0", "-D", str(build_dir / "mboot.dfu")],
@@ -215,6 +227,25 @@ def test_mboot_from_the_rom_bootloader_leaves_only_after_the_application(fake_to
     assert calls[3] == LEAVE
 
 
+def test_mboot_from_the_rom_with_verify_reads_both_back(fake_tools, build_dir, board, tmp_path):
+    lay = _mboot_build(build_dir)
+    mboot_back = tmp_path / "mboot-back.bin"
+    mboot_back.write_bytes(b"\x11" * (22 * 1024))
+    app_back = tmp_path / "app-back.bin"
+    app_back.write_bytes((build_dir / "firmware.bin").read_bytes())
+    fake_tools.install("dfu-util", {"when": ["-l"], "output": ROM_LISTING},
+                       {"when": ["-s", f"0x{lay.flash_start:08X}:{22 * 1024}", "-U"], "upload": str(mboot_back)},
+                       {"when": ["-U"], "upload": str(app_back)})
+    make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot", "--verify"]).runner.flash()
+    calls = fake_tools.calls("dfu-util")
+    downloads = [c for c in calls if "-D" in c]
+    assert downloads == [["-a", "0", "-D", str(build_dir / "mboot.dfu")],
+                         ["-a", "0", "-D", str(build_dir / "firmware.dfu")]]
+    assert calls.index(downloads[0]) < calls.index(downloads[1])
+    assert [c[c.index("-s") + 1].split(":")[0] for c in calls if "-U" in c] == [
+        f"0x{lay.flash_start:08X}", f"0x{lay.app_addr:08X}"]
+
+
 def test_with_mboot_running_only_the_application_is_written(fake_tools, build_dir, board):
     _mboot_build(build_dir)
     fake_tools.install("dfu-util", {"when": ["-l"], "output": MBOOT_LISTING})
@@ -222,11 +253,12 @@ def test_with_mboot_running_only_the_application_is_written(fake_tools, build_di
     assert fake_tools.calls("dfu-util") == [["-l"], ["-a", "0", "-D", str(build_dir / "firmware.dfu")], LEAVE]
 
 
-def test_application_over_mboot_is_refused(fake_tools, build_dir, board):
-    _mboot_build(build_dir)
-    dfuse.write_dfuse(build_dir / "firmware.dfu", [(0x08000000, b"\0" * 256)])
+@pytest.mark.parametrize("app_at", [0x08000000, 0x08006000])
+def test_application_in_mboots_sectors_is_refused(fake_tools, build_dir, board, app_at):
+    """0x08006000 is past the 22 KiB image but inside the 32 KiB mboot keeps for itself."""
+    _mboot_build(build_dir, app_at=app_at)
     fake_tools.install("dfu-util", {"when": ["-l"], "output": MBOOT_LISTING})
-    with pytest.raises(FlashFailed, match="overlaps mboot .0x08000000-0x08000FFF."):
+    with pytest.raises(FlashFailed, match=rf"data at 0x{app_at:08X}-0x[0-9A-F]+ overlaps mboot .0x08000000-0x08007FFF."):
         make_runner(DfuUtilRunner, build_dir, board, cmdline=["--mboot"]).runner.flash()
     assert fake_tools.calls("dfu-util") == []
 

@@ -369,10 +369,18 @@ class DfuUtilRunner(Runner):
             )
         return self.load_checked_dfu(path)
 
+    def mboot_sectors(self, mboot: dfuse.DfuseImage) -> tuple[int, int]:
+        """[lo, hi) that mboot protects: its reserved sectors as the build recorded them, which
+        reach past the image itself (a 22 KiB mboot keeps 32 KiB); else the image's extent."""
+        layout = self.ctx.build.mboot
+        if layout and "flash" in layout and "flash_size" in layout:
+            lo = int(layout["flash"], 0)
+            return lo, lo + int(layout["flash_size"], 0)
+        return min(e.address for e in mboot.elements), max(e.end for e in mboot.elements)
+
     def check_clear_of_mboot(self, elements: list[dfuse.DfuseElement], mboot: dfuse.DfuseImage, app: Path) -> None:
         """mboot refuses writes to its own sectors; catch that here, with the addresses."""
-        lo = min(e.address for e in mboot.elements)
-        hi = max(e.end for e in mboot.elements)
+        lo, hi = self.mboot_sectors(mboot)
         for elem in elements:
             if elem.address < hi and elem.end > lo:
                 raise FlashFailed(
