@@ -25,7 +25,9 @@ def test_system_reset_via_aircr_keeps_ram_and_sets_rsr(firmware, machine_for):
     r = m.run(until_text="reset done", max_seconds=1)
     assert r.reason == "text"
     lines = m.uart.output().decode().splitlines()
-    assert lines[0] == "boot 1 rsr=00e00000"          # power-on: POR, PIN, BOR
-    assert lines[1] == "boot 2 rsr=01400000"          # software reset: SFT, PIN
-    assert lines[2] == "boot 3 rsr=01400000"
+    assert lines[0] == "boot 1 rsr=00e00000 bkp0r=00000000"     # power-on: POR, PIN, BOR
+    assert lines[1] == "boot 2 rsr=01400000 bkp0r=00000001"     # software reset: SFT, PIN
+    assert lines[2] == "boot 3 rsr=01400000 bkp0r=00000002"     # backup registers kept
     assert lines[3] == "reset done"
+    m.reset()                                                    # power-on clears the backup domain
+    assert m.peripherals["TAMP"].read(0x100, 4) == 0

@@ -130,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
         machine.close()
         if args.flash_file:
             machine.save_flash_image(args.flash_file)
+    # which image the core ended in (mboot's DFU loop or the application), for tests and users
+    logging.getLogger("h7psram.sim").info("run ended (%s) at pc 0x%08x", result.reason, result.pc)
     if args.stats:
         rate = result.instructions / result.wall_s if result.wall_s > 0 else 0.0
         print(f"sim: {result.instructions} instructions, {result.sim_ns / 1e9:.3f} s simulated, "

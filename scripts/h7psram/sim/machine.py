@@ -68,6 +68,7 @@ class RunResult:
     sim_ns: int
     wall_s: float
     fault: FaultReport | None = None
+    pc: int = 0              # where the core was when the run ended
 
 
 class Machine:
@@ -663,7 +664,7 @@ class Machine:
             err, self._hook_error = self._hook_error, None
             raise err
         return RunResult(reason, self.instructions, self.now_ns, time.monotonic() - wall0,
-                         self.fault_report)
+                         self.fault_report, self.uc.reg_read(A.UC_ARM_REG_PC))
 
     def _wfi_wakes(self) -> bool:
         # WFI wakes on any pending exception that would preempt if PRIMASK were clear.

@@ -23,12 +23,15 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class SimProcess:
-    def __init__(self, board: str, elf: str | os.PathLike, *, faults: Sequence[str] = (),
-                 extra_args: Sequence[str] = (), start_timeout: float = 30.0) -> None:
+    def __init__(self, board: str, elf: str | os.PathLike | Sequence[str | os.PathLike], *,
+                 faults: Sequence[str] = (), extra_args: Sequence[str] = (),
+                 start_timeout: float = 30.0) -> None:
+        """``elf``: one image, or several in flashing order (mboot.elf, firmware.elf)."""
         self.argv = [sys.executable, "-m", "h7psram.sim", "--board", board, "--pty"]
         for f in faults:
             self.argv += ["--fault", f]
-        self.argv += list(extra_args) + [str(elf)]
+        images = [elf] if isinstance(elf, (str, os.PathLike)) else list(elf)
+        self.argv += list(extra_args) + [str(e) for e in images]
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.serial: serial.Serial | None = None

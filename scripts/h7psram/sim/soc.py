@@ -20,6 +20,7 @@ from .pwr import Pwr
 from .rcc import Rcc
 from .rng import Rng
 from .rtc import Rtc
+from .tamp import Tamp
 from .timers import TIMERS, Timer
 from .usart import USARTS, Usart
 from .usb_otg import UsbOtgHs
@@ -72,6 +73,7 @@ def attach_stm32h7a3(m: "Machine") -> None:
         m.add_peripheral(Timer(m, name))
     m.add_peripheral(Rng(m))
     m.add_peripheral(Rtc(m))
+    m.add_peripheral(Tamp(m))
     m.add_peripheral(Dbgmcu(m))
     m.add_peripheral(UsbOtgHs(m))
     for name, (base, size) in PLAIN_BLOCKS.items():
