@@ -15,9 +15,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import firmware_builds as fb  # noqa: E402
+from repl_session import BOOT_TIMEOUT, Repl  # noqa: E402
 from h7psram.sim.process import SimProcess  # noqa: E402
 
-BOOT_TIMEOUT = 180.0      # seconds of wall time to the prompt on a busy two-core machine
 PROMPT = r">>> $"
 
 
@@ -46,23 +46,6 @@ def build_dir(mpy_workspace) -> Callable[[str], Path]:
         return result
 
     return get
-
-
-class Repl:
-    """The friendly REPL of a simulated board on its pseudo-terminal."""
-
-    def __init__(self, sim: SimProcess, boot_log: str) -> None:
-        self.sim = sim
-        self.boot_log = boot_log
-
-    def line(self, code: str, timeout: float = 60.0) -> str:
-        """Type one line; returns what the board printed before the next prompt (echo removed)."""
-        self.sim.write(code.encode() + b"\r")
-        text = self.sim.wait_for(r"\r\n>>> ", timeout)
-        body = text.replace("\r\n", "\n")
-        if body.startswith(code):
-            body = body[len(code):]
-        return body[:-len(">>> ")].strip("\n")
 
 
 def start_sim(board: str, elf: Path, faults: tuple[str, ...] = ()) -> tuple[SimProcess, str]:

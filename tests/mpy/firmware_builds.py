@@ -7,6 +7,7 @@ seconds). The build goes through the same library `west build` uses
 runs MicroPython's make with -j2 (the H7PSRAM_JOBS default).
 
     python tests/mpy/firmware_builds.py [BOARD ...]     # build ahead of a test run
+    python tests/mpy/firmware_builds.py --mboot [BOARD ...]   # mboot + MicroPython (patched workspace)
 """
 
 from __future__ import annotations
@@ -44,11 +45,27 @@ def workspace_or_reason() -> tuple[build.Workspace | None, str]:
         return None, f"no workspace with MicroPython ({err})"
 
 
-def build_board(board: str, ws: build.Workspace, root: Path | None = None) -> Path:
-    """Build (or bring up to date) the firmware of one board; returns its build directory."""
-    bdir = (root or build_root()) / board
+def mboot_or_reason(ws: build.Workspace) -> str:
+    """'' when this workspace's MicroPython can build mboot, else one line saying why not."""
+    from h7psram.errors import H7Error
+
+    try:
+        build.check_patches(ws.micropython, REPO / "patches" / "patches.yml")
+    except H7Error as err:
+        return str(err)
+    return ""
+
+
+def build_board(board: str, ws: build.Workspace, root: Path | None = None, mboot: bool = False) -> Path:
+    """Build (or bring up to date) the firmware of one board; returns its build directory.
+
+    ``mboot``: the -DH7PSRAM_MBOOT=ON build (mboot + MicroPython linked after it), in
+    ``<board>-mboot``; it needs the workspace's MicroPython patched (``mboot_or_reason``).
+    """
+    bdir = (root or build_root()) / (f"{board}-mboot" if mboot else board)
     bdir.parent.mkdir(parents=True, exist_ok=True)
-    plan = build.plan_build(bdir, board, None, "auto")
+    extra = ["-DH7PSRAM_MBOOT=ON"] if mboot else []
+    plan = build.plan_build(bdir, board, None, "auto", extra_cmake_args=extra)
     if plan.pristine:
         build.make_pristine(bdir)
     build.mark_build_dir(bdir)
@@ -56,25 +73,31 @@ def build_board(board: str, ws: build.Workspace, root: Path | None = None) -> Pa
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "scripts"), env.get("PYTHONPATH")]))
     steps = [build.build_command(bdir)]
     if plan.configure or not (bdir / "CMakeCache.txt").is_file():
-        steps.insert(0, build.configure_command(bdir, board, plan.app, ws))
+        steps.insert(0, build.configure_command(bdir, board, plan.app, ws, extra))
     for cmd in steps:
         r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
         if r.returncode != 0:
             tail = "\n".join((r.stdout + r.stderr).splitlines()[-30:])
             raise BuildFailed(f"{board}: '{' '.join(cmd[:3])} ...' failed with {r.returncode}:\n{tail}")
-    if not (bdir / "firmware.elf").is_file() or not (bdir / "build_info.yml").is_file():
-        raise BuildFailed(f"{bdir}: build finished without firmware.elf and build_info.yml")
+    outputs = ["firmware.elf", "build_info.yml"] + (["mboot.elf"] if mboot else [])
+    if not all((bdir / name).is_file() for name in outputs):
+        raise BuildFailed(f"{bdir}: build finished without {', '.join(outputs)}")
     return bdir
 
 
 def main(argv: list[str]) -> int:
+    mboot = "--mboot" in argv
+    boards = [a for a in argv if a != "--mboot"] or list(BOARDS)
     ws, why = workspace_or_reason()
     if ws is None:
         print(f"firmware_builds: {why}", file=sys.stderr)
         return 2
-    for board in argv or BOARDS:
+    if mboot and (why := mboot_or_reason(ws)):
+        print(f"firmware_builds: {why}", file=sys.stderr)
+        return 1
+    for board in boards:
         try:
-            print(build_board(board, ws))
+            print(build_board(board, ws, mboot=mboot))
         except (BuildFailed, InputError) as err:
             print(f"firmware_builds: {err}", file=sys.stderr)
             return 1
