@@ -67,6 +67,10 @@ def start(board: str, bdir: Path, *extra: str) -> SimProcess:
                       extra_args=["-v", *extra]).start()
 
 
+def power_up(mboot_build, board: str, *extra: str) -> tuple[mboot.MbootLayout, SimProcess]:
+    return mboot.layout(boards.load_board(board)), start(board, mboot_build(board), *extra)
+
+
 def end_pc(sim: SimProcess) -> int:
     sim.stop()
     m = re.search(r"run ended \(\w+\) at pc 0x([0-9a-f]{8})", sim.stderr())
@@ -104,10 +108,22 @@ def changed_sectors_dfu_gz(bdir: Path, out: Path, old: bytes, new: bytes, sector
 
 
 @pytest.mark.parametrize("board", fb.BOARDS)
-def test_mboot_jumps_to_micropython(mboot_build, board):
-    bdir = mboot_build(board)
+def test_built_mboot_reports_the_h7a3_layout_and_fits_its_sectors(mboot_build, board):
+    """What mboot would say over USB (no USB model here): its alt-0 name is in the image, and
+    it parses to the memory the ROM bootloader reports."""
     lay = mboot.layout(boards.load_board(board))
-    sim = start(board, bdir)
+    ranges = dfuse.dfuse_from_elf(mboot_build(board) / "mboot.elf")
+    image = b"".join(data for _, data in ranges)
+    assert lay.layout_string.encode() + b"\0" in image
+    rom = dfuse.parse_layout("@Internal Flash   /0x08000000/256*08Kg")
+    assert [(m.start, m.sectors) for m in dfuse.parse_layout(lay.layout_string)] == [(m.start, m.sectors) for m in rom]
+    assert min(a for a, _ in ranges) == lay.flash_start
+    assert max(a + len(d) for a, d in ranges) <= lay.app_addr
+
+
+@pytest.mark.parametrize("board", fb.BOARDS)
+def test_mboot_jumps_to_micropython(mboot_build, board):
+    lay, sim = power_up(mboot_build, board)
     try:
         log = sim.wait_for(r">>> ", BOOT_TIMEOUT)
         repl = Repl(sim, log)
@@ -167,9 +183,7 @@ def test_firmware_update_from_the_filesystem_without_boot0(mboot_build, tmp_path
 
 @pytest.mark.parametrize("board", fb.BOARDS)
 def test_machine_bootloader_enters_mboot(mboot_build, board):
-    bdir = mboot_build(board)
-    lay = mboot.layout(boards.load_board(board))
-    sim = start(board, bdir)
+    lay, sim = power_up(mboot_build, board)
     try:
         sim.wait_for(r">>> ", BOOT_TIMEOUT)
         sim.write(b"import machine; machine.bootloader()\r")
@@ -186,9 +200,7 @@ def test_machine_bootloader_enters_mboot(mboot_build, board):
 def test_user_key_held_at_reset_keeps_mboot_in_dfu_mode(mboot_build, board):
     """Held through the fourth LED step (about 2 s) the key selects mboot's DFU mode. The boards'
     keys differ (DEVEBOX PE3 to ground with a pull-up, WeAct PC13 to 3V3 with a pull-down)."""
-    bdir = mboot_build(board)
-    lay = mboot.layout(boards.load_board(board))
-    sim = start(board, bdir, "--hold-key", "2.6")
+    lay, sim = power_up(mboot_build, board, "--hold-key", "2.6")
     try:
         with pytest.raises(TimeoutError):
             sim.wait_for(r"MicroPython v", 30)
