@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from h7psram.errors import CheckFailed, H7Error, InputError
+from h7psram.errors import as_h7, CheckFailed, InputError, USER_ERRORS
 
 # Outputs that `west build` promises at the top of the build directory.
 FIRMWARE_OUTPUTS = ("firmware.elf", "firmware.bin", "firmware.hex", "firmware.dfu")
@@ -564,7 +564,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             check_patches(args.micropython, args.patches)
         elif args.step == "make":
             return make_with_build_opts(args.make_argv)
-    except H7Error as err:
+    except USER_ERRORS as caught:
+        err = as_h7(caught)
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     return 0

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from h7psram import gc_dwarf
-from h7psram.errors import CheckFailed, H7Error, InputError
+from h7psram import elfcheck, gc_dwarf
+from h7psram.errors import as_h7, CheckFailed, InputError, USER_ERRORS
 
 INTERNAL_RAM_KINDS = ("dtcm", "sram")
 VECTOR_SECTION_NAMES = (".isr_vector", ".vectors", ".vector_table")
@@ -198,33 +198,7 @@ class _Elf:
 
 def _load_elf(path: Path) -> _Elf:
     """Read what memcheck needs, or raise InputError naming the file and the problem."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not an ELF file")
-    try:
-        blob = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    if blob[:4] != b"\x7fELF":
-        raise InputError(f"{path}: not an ELF file (bad magic)")
-    if len(blob) < 52:
-        raise InputError(f"{path}: truncated ELF (header incomplete)")
-    if blob[4] != 1:
-        raise InputError(f"{path}: wrong architecture: 64-bit ELF, expected 32-bit ARM (Cortex-M7)")
-    if blob[5] != 1:
-        raise InputError(f"{path}: wrong byte order: big-endian ELF, expected little-endian ARM")
-    (e_machine,) = struct.unpack_from("<H", blob, 18)
-    if e_machine != 40:  # EM_ARM
-        raise InputError(f"{path}: wrong architecture: e_machine {e_machine} "
-                         f"({_MACHINES.get(e_machine, 'unknown')}), expected ARM (Cortex-M7)")
-    e_phoff, e_shoff = struct.unpack_from("<II", blob, 28)
-    e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHHHH", blob, 42)
-    if e_shnum == 0 or e_shoff == 0:
-        raise InputError(f"{path}: ELF has no section headers (stripped or not linked)")
-    if e_shoff + e_shnum * e_shentsize > len(blob) or e_phoff + e_phnum * e_phentsize > len(blob):
-        raise InputError(f"{path}: truncated ELF (headers run past the end of the file, "
-                         f"{len(blob)} bytes)")
+    blob = elfcheck.read_arm_elf(path, need_sections=True)
 
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
@@ -293,9 +267,6 @@ def _wanted_symbols(symtab: bytes, strtab: bytes) -> dict[str, int]:
         if name is not None and shndx != 0:  # SHN_UNDEF
             found.setdefault(name, st_value)
     return found
-
-
-_MACHINES = {3: "x86", 62: "x86-64", 183: "AArch64", 243: "RISC-V", 8: "MIPS", 20: "PowerPC"}
 
 
 # --- the rules -------------------------------------------------------------------------------
@@ -578,7 +549,9 @@ def resolve_inputs(build_dir: Optional[str], elf: Optional[str], board: Optional
 
     if elf:
         elf_path = Path(elf)
-        info = _build_info(elf_path.parent)
+        # With --board nothing is needed from the build_info.yml beside the ELF: a broken
+        # one must not stand in the way.
+        info = _build_info(elf_path.parent) if board is None else None
     else:
         bdir = Path(build_dir or "build")
         if not bdir.is_dir():
@@ -609,14 +582,32 @@ def run(build_dir: Optional[str], elf: Optional[str], board: Optional[str], fmt:
         out=sys.stdout) -> int:
     """Run the check and print the result; returns the exit code (raises H7Error for 2)."""
     elf_path, board_obj = resolve_inputs(build_dir, elf, board)
-    info = _build_info(elf_path.parent)
+    try:
+        info = _build_info(elf_path.parent)
+    except InputError:
+        if not (elf and board):
+            raise
+        info = None      # --elf and --board: the ELF is checked alone, without its mboot
     mboot_elf = info.output("mboot_elf") if info is not None and info.has_output("mboot_elf") else None
     report = check_elf(elf_path, board_obj, mboot_elf)
     if fmt == "json":
-        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        out.write(json.dumps(_utf8_safe(report.to_dict()), indent=2) + "\n")
     else:
         out.write(report.format_text() + "\n")
     return 0 if report.ok else CheckFailed.exit_code
+
+
+def _utf8_safe(value):
+    """The report with every string valid Unicode: a file name that is not UTF-8 reaches us with
+    lone surrogates (os.fsdecode), which json.dumps would emit as "\\udcXX" escapes that JSON
+    readers reject. Each undecodable byte becomes the text \\xNN instead."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_utf8_safe(k): _utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_utf8_safe(v) for v in value]
+    return value
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -625,7 +616,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args.build_dir, args.elf, args.board, args.format)
-    except H7Error as e:
+    except USER_ERRORS as caught:
+        e = as_h7(caught)
         print(f"memcheck: error: {e}", file=sys.stderr)
         return e.exit_code
 

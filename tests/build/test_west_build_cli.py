@@ -180,3 +180,11 @@ def test_build_options_reach_micropythons_make(tmp_path, in_workspace):
     assert argv[-3:] == ["V=1", "DEBUG=1", "-j3"]
     assert firmware["MAKEFLAGS"] is None  # CMake's jobserver does not leak into MicroPython's make
     assert "make options from west build -o: V=1 DEBUG=1 -j3" in r.stdout
+
+
+def test_long_build_directory_name(in_workspace, tmp_path):
+    """A too-long -d ended in an OSError traceback with exit 1."""
+    r = west(in_workspace, "build", "-b", "devebox_h7a3", "-d", str(tmp_path / ("x" * 300)))
+    assert r.returncode == 2
+    lines = error_lines(r)
+    assert len(lines) == 1 and "file name too long" in lines[0], r.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -294,3 +295,38 @@ def test_16_bit_limit_is_65536_blocks(tmp_path, board, area_bytes, blocks, ok):
     if not ok:
         assert f"has {blocks} blocks" in str(report.violations[0])
     assert r["psram"].size > area_bytes
+
+
+LONG_NAME = "x" * 300       # longer than any file system's NAME_MAX (255)
+
+
+@pytest.mark.parametrize("args", [["--elf", "{tmp}/" + LONG_NAME + ".elf", "--board", BOARD],
+                                  ["-d", "{tmp}/" + LONG_NAME]], ids=["elf", "build-dir"])
+def test_file_name_too_long_is_an_input_error(tmp_path, args):
+    res = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    _one_line_error(res, "file name too long")
+
+
+def test_board_option_is_not_blocked_by_a_broken_build_info(tmp_path, board):
+    """A broken build_info.yml beside the ELF made --elf ... --board B exit 2."""
+    elf = build_elf(tmp_path, board, Layout())
+    (elf.parent / "build_info.yml").write_text("board: [unclosed\n")
+    res = run_cli("--elf", elf, "--board", BOARD)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "OK: all placement rules hold" in res.stdout
+    res = run_cli("--elf", elf)                     # without --board it is needed, and says so
+    _one_line_error(res, "build_info.yml")
+
+
+def test_json_output_is_valid_utf8_for_a_file_name_that_is_not(tmp_path, board):
+    """A non-UTF-8 file name came out as lone surrogates (invalid UTF-8 JSON)."""
+    elf = build_elf(tmp_path, board, Layout())
+    odd = tmp_path / os.fsdecode(b"caf\xe9-\xff.elf")
+    shutil.copy(elf, odd)
+    res = subprocess.run([sys.executable, "-m", "h7psram.memcheck", "--elf", os.fsencode(odd), "--board",
+                          BOARD, "--format", "json"], capture_output=True)
+    assert res.returncode == 0, res.stderr
+    text = res.stdout.decode("utf-8")               # strict: raises on invalid UTF-8
+    doc = json.loads(text)
+    assert doc["elf"].endswith("caf\\xe9-\\xff.elf")
+    assert "\\ud" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in doc["elf"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,19 @@ def test_max_seconds_and_stats(firmware):
     (["--board", "no_such_board", "ELF"], "no_such_board"),
     (["--board", BOARD, "--uart", "USART9", "ELF"], "USART9"),
     (["--board", BOARD, "--fault", "melted", "ELF"], "melted"),
-])
+    # these used to end in a traceback with exit 1
+    (["--board", BOARD, "/tmp/" + "x" * 300 + ".elf"], "file name too long"),
+    (["--board", BOARD, "--flash-file", "/tmp/" + "x" * 300, "ELF"], "file name too long"),
+    (["--board", BOARD, "--flash-file", "/nonexistent-dir/flash.bin", "--max-seconds", "0.01", "ELF"],
+     "/nonexistent-dir/flash.bin: --flash-file folder /nonexistent-dir does not exist"),
+    (["--board", BOARD, "--max-seconds", "nan", "ELF"], "--max-seconds nan: must be a finite number"),
+    (["--board", BOARD, "--max-seconds", "inf", "ELF"], "--max-seconds inf: must be a finite number"),
+    (["--board", BOARD, "--max-seconds", "-1", "ELF"], "--max-seconds -1.0: must be a finite number"),
+    (["--board", BOARD, "--cpu-hz", "-5", "--max-seconds", "0.01", "ELF"], "--cpu-hz -5: must be a positive"),
+    (["--board", BOARD, "--cpu-hz", "0", "--max-seconds", "0.01", "ELF"], "--cpu-hz 0: must be a positive"),
+], ids=["missing-elf", "unknown-board", "unknown-uart", "unknown-fault", "long-elf-name",
+        "long-flash-file", "flash-file-folder-missing", "max-seconds-nan", "max-seconds-inf",
+        "max-seconds-negative", "cpu-hz-negative", "cpu-hz-zero"])
 def test_bad_input_is_one_line_exit_2(firmware, tmp_path, args, message):
     args = [str(firmware("hello")) if a == "ELF" else a for a in args]
     res = run_sim(*args)
@@ -81,7 +94,64 @@ def test_not_an_elf(tmp_path):
     junk.write_bytes(b"not an elf at all")
     res = run_sim("--board", BOARD, str(junk))
     assert res.returncode == 2
-    assert f"{junk}: not a readable ELF file" in res.stderr
+    assert f"{junk}: not an ELF file (bad magic)" in res.stderr
+
+
+def _vector_table_offset(elf: Path) -> int:
+    """File offset of the segment loaded at the start of flash (the vector table)."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as f:
+        seg = next(s for s in ELFFile(f).iter_segments()
+                   if s["p_type"] == "PT_LOAD" and s["p_paddr"] == 0x08000000)
+        return seg["p_offset"]
+
+
+def _patched(elf: Path, out: Path, edit) -> Path:
+    data = bytearray(elf.read_bytes())
+    edit(data, _vector_table_offset(elf))
+    out.write_bytes(bytes(data))
+    return out
+
+
+def _put(data: bytearray, offset: int, *words: int) -> None:
+    struct.pack_into(f"<{len(words)}I", data, offset, *words)
+
+
+# Images a flasher would write but no core could start, each refused before it runs.
+BAD_IMAGES = {
+    "erased-vectors": (lambda d, o: _put(d, o, 0xFFFFFFFF, 0xFFFFFFFF),
+                       "no vector table at 0x08000000: initial SP 0xffffffff is not in internal RAM"),
+    "arm-state-reset": (lambda d, o: _put(d, o + 4, 0x08000100),
+                        "reset address 0x08000100 is not a Thumb address in flash or RAM"),
+    "truncated": (lambda d, o: d.__delitem__(slice(o + 16, None)), "truncated ELF"),
+    "big-endian": (lambda d, o: d.__setitem__(5, 2), "wrong byte order: big-endian ELF"),
+    "x86": (lambda d, o: struct.pack_into("<H", d, 18, 3), "wrong architecture: e_machine 3 (x86)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
+def test_unstartable_image_is_refused_in_one_line(firmware, tmp_path, case):
+    """A truncated or wrong-layout ELF used to load silently (an erased reset vector spun)."""
+    edit, message = BAD_IMAGES[case]
+    bad = _patched(firmware("hello"), tmp_path / f"{case}.elf", edit)
+    res = run_sim("--board", BOARD, "--max-seconds", "1", str(bad))
+    assert res.returncode == 2, res.stderr
+    (line,) = res.stderr.strip().splitlines()
+    assert f"{bad}: " in line and message in line
+
+
+def test_lockup_ends_the_run_with_a_fault_report(firmware, tmp_path):
+    """A fault whose HardFault vector is erased locked the core up in silence until --max-seconds."""
+    def edit(data, o):
+        _put(data, o + 4, 0x08100001)        # reset into erased flash: an undefined instruction
+        _put(data, o + 12, 0xFFFFFFFF)       # and no HardFault handler
+    bad = _patched(firmware("hello"), tmp_path / "lockup.elf", edit)
+    res = run_sim("--board", BOARD, "--max-seconds", "5", str(bad))
+    assert res.returncode == 3, res.stderr
+    assert ("firmware died: lockup: UsageFault UNDEFINSTR, then HardFault vector 0xffffffff is "
+            "not a usable handler address") in res.stderr
+    assert "pc 0x08100000" in res.stderr and "Traceback" not in res.stderr
 
 
 @pytest.fixture(scope="module")

@@ -38,3 +38,17 @@ def test_west_memcheck_unusable_input(west_workspace, tmp_path):
     assert res.returncode == 2
     assert "build directory not found" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+LONG = "x" * 300     # longer than any file system's NAME_MAX (255)
+
+
+def test_long_file_names_are_one_line_input_errors(west_workspace, tmp_path):
+    """A too-long name ended in an OSError traceback with exit 1 (the "rule broken" code)."""
+    for args in (["memcheck-sections", "-d", tmp_path / LONG],
+                 ["memcheck-sections", "--elf", tmp_path / (LONG + ".elf"), "--board", "devebox_h7a3"],
+                 ["hwtest", "-T", tmp_path / LONG]):
+        res = run_west(west_workspace, *args)
+        assert res.returncode == 2, (args[0], res.stderr)
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "file name too long" in lines[0], (args[0], res.stderr)

@@ -17,7 +17,7 @@ from west.commands import WestCommand
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import build  # noqa: E402
-from h7psram.errors import H7Error  # noqa: E402
+from h7psram.errors import as_h7, H7Error, USER_ERRORS  # noqa: E402
 
 DESCRIPTION = """\
 Build MicroPython for one of this workspace's boards. The first run
@@ -130,7 +130,8 @@ class Build(WestCommand):
             for banner, step, cmd in steps:
                 self.banner(banner)
                 self._run(cmd, step, env if step == "build" else {})
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
 
     def _workspace(self, dry_run: bool) -> Optional[build.Workspace]:

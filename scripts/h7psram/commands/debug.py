@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import buildinfo  # noqa: E402
 from h7psram.commands.flash import _load_board, _split_passthrough  # noqa: E402
-from h7psram.errors import H7Error  # noqa: E402
+from h7psram.errors import as_h7, USER_ERRORS  # noqa: E402
 from h7psram.runners import core  # noqa: E402
 from h7psram.runners.gdb import DEFAULT_GDB_PORT  # noqa: E402
 
@@ -70,7 +70,8 @@ class _DebugCommand(WestCommand):
                                     info=self.inf, warn=self.wrn)
             runner = core.get_runner_class(name).create(ctx, config.args_for(name), runner_argv)
             runner.debug(self.command)
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
 
 

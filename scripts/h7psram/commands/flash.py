@@ -15,7 +15,7 @@ from west.commands import WestCommand
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import buildinfo  # noqa: E402
-from h7psram.errors import H7Error  # noqa: E402
+from h7psram.errors import as_h7, H7Error, USER_ERRORS  # noqa: E402
 from h7psram.runners import core  # noqa: E402
 
 DESCRIPTION = """\
@@ -108,7 +108,8 @@ class Flash(WestCommand):
             runner = runner_cls.create(ctx, config.args_for(runner_name), runner_argv)
             self.banner(f"flashing {info.board} from {build_dir} with {runner_name}")
             runner.flash()
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
 
     def _rebuild(self, build_dir: Path) -> None:

@@ -12,7 +12,7 @@ from west.commands import WestCommand
 # workspace's Python package has not been pip-installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from h7psram.errors import H7Error  # noqa: E402
+from h7psram.errors import as_h7, USER_ERRORS  # noqa: E402
 from h7psram.twister import hwtest  # noqa: E402
 
 DESCRIPTION = """\
@@ -44,7 +44,8 @@ class Hwtest(WestCommand):
         extra = unknown_args[1:] if unknown_args[:1] == ["--"] else unknown_args
         try:
             code = hwtest.run(args, extra, info=self.inf)
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
         if code:
             sys.exit(code)

@@ -12,7 +12,7 @@ from west.commands import WestCommand
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import memcheck  # noqa: E402
-from h7psram.errors import H7Error  # noqa: E402
+from h7psram.errors import as_h7, USER_ERRORS  # noqa: E402
 
 
 class MemcheckSections(WestCommand):
@@ -40,7 +40,8 @@ cannot be used.""",
     def do_run(self, args, unknown_args):
         try:
             code = memcheck.run(args.build_dir, args.elf, args.board, args.format)
-        except H7Error as e:
+        except USER_ERRORS as caught:
+            e = as_h7(caught)
             self.die(str(e), exit_code=e.exit_code)
         if code:
             sys.exit(code)

@@ -13,7 +13,7 @@ from west.commands import WestCommand
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import patch as patchlib  # noqa: E402
-from h7psram.errors import CheckFailed, H7Error  # noqa: E402
+from h7psram.errors import as_h7, CheckFailed, USER_ERRORS  # noqa: E402
 
 _DESCRIPTION = """\
 Manage the patches this workspace makes to its west projects (MicroPython).
@@ -83,7 +83,8 @@ class Patch(WestCommand):
                 self._apply(patch_set, modules, args.module)
             else:
                 self._clean(patch_set, modules, args.module, args.force)
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
 
     def _list(self, patch_set: patchlib.PatchSet, modules: dict[str, Path],

@@ -13,7 +13,7 @@ from west.commands import WestCommand
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from h7psram import buildinfo  # noqa: E402
-from h7psram.errors import H7Error, InputError  # noqa: E402
+from h7psram.errors import as_h7, InputError, USER_ERRORS  # noqa: E402
 
 DESCRIPTION = """\
 Run the firmware of a build directory on the simulated board: a Cortex-M7
@@ -71,7 +71,8 @@ class Sim(WestCommand):
                 elf = elf or str(info.elf)
             if not Path(elf).is_file():
                 raise InputError(f"{elf}: no such file (run 'west build' first)")
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
         argv = ["--board", board]
         if args.pty:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Sequence
 
-from ..errors import H7Error, InputError
+from ..errors import as_h7, InputError, USER_ERRORS
 
 EXIT_DIED = 3
 #: more --fault values, whitespace-separated: reaches a simulator that a build system starts
@@ -66,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="sim: %(message)s", stream=sys.stderr)
     try:
         return _run(args)
-    except H7Error as err:
+    except USER_ERRORS as caught:
+        err = as_h7(caught)
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
 
@@ -78,8 +81,31 @@ def _hold_user_key(machine, board, seconds: float) -> None:
     machine.after_ns(int(seconds * 1e9), lambda: machine.gpio.release(key.port, key.pin))
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Option values argparse accepts but the run cannot use; checked before anything runs, so
+    e.g. an unwritable --flash-file does not lose a whole session's flash at exit."""
+    for name in ("max_seconds", "hold_key"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise InputError(f"--{name.replace('_', '-')} {value}: must be a finite number of "
+                             f"seconds, 0 or more")
+    if args.cpu_hz is not None and args.cpu_hz <= 0:
+        raise InputError(f"--cpu-hz {args.cpu_hz}: must be a positive clock frequency in Hz")
+    if args.flash_file:
+        path = Path(args.flash_file)
+        folder = path.parent
+        if path.is_dir():
+            raise InputError(f"{path}: --flash-file is a directory")
+        if not folder.is_dir():
+            raise InputError(f"{path}: --flash-file folder {folder} does not exist")
+        if not os.access(path if path.exists() else folder, os.W_OK):
+            raise InputError(f"{path}: --flash-file cannot be written (permission denied)")
+
+
 def _run(args: argparse.Namespace) -> int:
     from .machine import Machine
+
+    _check_options(args)
 
     if args.trace_limit is not None and not args.trace_ospi:
         raise InputError("--trace-limit needs --trace-ospi FILE.vcd")
@@ -100,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         machine.load_flash_image(args.flash_file)
     for elf in args.elf:
         machine.load_elf(elf)
+    machine.check_boot_image()
     if args.hold_key is not None:
         _hold_user_key(machine, board, args.hold_key)
     ospi_trace = None

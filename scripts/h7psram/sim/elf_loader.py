@@ -1,30 +1,17 @@
 """Read an ELF the way a flasher does: the PT_LOAD segments at their physical (load) addresses."""
 from __future__ import annotations
 
-from elftools.common.exceptions import ELFError
+from pathlib import Path
+
 from elftools.elf.elffile import ELFFile
 
-from ..errors import InputError
+from .. import elfcheck
 
 
 def load_segments(path: str) -> list[tuple[int, bytes]]:
-    try:
-        with open(path, "rb") as f:
-            elf = ELFFile(f)
-            if elf["e_machine"] != "EM_ARM":
-                raise InputError(f"{path}: not an ARM ELF (machine {elf['e_machine']})")
-            out = []
-            for seg in elf.iter_segments():
-                if seg["p_type"] != "PT_LOAD" or seg["p_filesz"] == 0:
-                    continue
-                out.append((seg["p_paddr"], seg.data()[: seg["p_filesz"]]))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (ELFError, OSError) as err:
-        raise InputError(f"{path}: not a readable ELF file ({err})") from None
-    if not out:
-        raise InputError(f"{path}: no loadable segments")
-    return out
+    """(load address, bytes) of each PT_LOAD segment; InputError for a file a flasher would refuse."""
+    p = Path(path)
+    return elfcheck.load_segments(p, elfcheck.read_arm_elf(p, need_segments=True))
 
 
 def entry_symbol(path: str, name: str) -> int | None:

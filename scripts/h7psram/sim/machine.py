@@ -81,6 +81,8 @@ class Machine:
             raise InputError(f"simulator: unknown UART mode {uart!r} (none, stdio or pty)")
         self.board = board
         self.psram_faults = psram_faults
+        if cpu_hz is not None and cpu_hz <= 0:
+            raise InputError(f"simulator: CPU clock {cpu_hz} Hz, must be positive")
         self.cpu_hz = int(cpu_hz or getattr(board, "sysclk_hz", 0) or DEFAULT_CPU_HZ)
         self.seed = seed
         self.trace = trace
@@ -120,6 +122,8 @@ class Machine:
         self._thread: threading.Thread | None = None
         self._hardfault_since: int | None = None
         self._last_fault: dict[str, Any] | None = None
+        self._loaded: list[tuple[str, list[tuple[int, int]]]] = []
+        self._good_vectors: set[int] = set()
         self._last_slice_pc: int | None = None
         self._ring: collections.deque[int] = collections.deque(maxlen=TRACE_DEPTH)
         self._wall_anchor = time.monotonic()
@@ -400,13 +404,52 @@ class Machine:
     # ------------------------------------------------------------------ loading and reset
     def load_elf(self, path: str) -> None:
         from .elf_loader import load_segments
-        for addr, data in load_segments(path):
+        segments = load_segments(path)
+        self._loaded.append((path, [(a, len(d)) for a, d in segments]))
+        for addr, data in segments:
             try:
                 self.uc.mem_write(addr, data)
             except UcError:
                 raise InputError(f"{path}: segment at 0x{addr:08x} ({len(data)} bytes) is outside "
                                  f"the memories of board {getattr(self.board, 'name', '?')}") from None
         self.reset()
+
+    def check_boot_image(self) -> None:
+        """Refuse an image a real core could not start: the vector table at the boot address
+        must hold an initial SP inside internal RAM and a Thumb reset address in flash or
+        internal RAM (ARMv7-M B1.5.5: reset loads SP from word 0, PC from word 1, and bit 0 of
+        the PC must be 1). Erased flash (0xFFFFFFFF) or a wrong link address fails here."""
+        base = self.boot_address
+        path = next((p for p, segs in reversed(self._loaded)
+                     if any(a <= base < a + n for a, n in segs)), None)
+        name = path or (self._loaded[-1][0] if self._loaded else "flash")
+        if path is None:
+            where = "no segment of the ELF covers it"
+        else:
+            where = "is the ELF linked for this board?"
+        sp, pc = self.read_u32(base), self.read_u32(base + 4)
+        regions = getattr(self.board, "regions", [])
+        ram = [r for r in regions if r.kind in ("itcm", "dtcm", "sram", "backup")]
+        code = ram + [r for r in regions if r.kind == "flash"]
+        if sp & 3 or not any(r.start < sp <= r.start + r.size for r in ram):
+            raise InputError(f"{name}: no vector table at 0x{base:08x}: initial SP 0x{sp:08x} is not "
+                             f"in internal RAM ({where})")
+        if not pc & 1 or not any(r.start <= (pc & ~1) < r.start + r.size for r in code):
+            raise InputError(f"{name}: no vector table at 0x{base:08x}: reset address 0x{pc:08x} is "
+                             f"not a Thumb address in flash or RAM ({where})")
+
+    def _handler_usable(self, vector: int) -> bool:
+        """A vector a core can branch to: Thumb, and in memory that may hold code (not the XN
+        peripheral, device or system regions of the ARMv7-M default map, B3.1) and mapped."""
+        if vector in self._good_vectors:
+            return True
+        addr = vector & ~1
+        if not vector & 1 or 0x40000000 <= addr < 0x60000000 or addr >= 0xA0000000:
+            return False
+        if not any(start <= addr <= end for start, end, _ in self.uc.mem_regions()):
+            return False
+        self._good_vectors.add(vector)
+        return True
 
     def load_flash_image(self, path: str) -> None:
         """Fill flash from a previous `save_flash_image` (e.g. to keep a filesystem between runs)."""
@@ -498,9 +541,19 @@ class Machine:
     def _enter(self, exc: int, return_address: int) -> None:
         self.exc.activate(exc)
         try:
-            push_frame(self.uc, self.regs, exc, return_address, self.scs.vtor)
+            vector = push_frame(self.uc, self.regs, exc, return_address, self.scs.vtor)
         except StackingError as err:
             self._die("lockup", f"{ex.exception_name(exc)} entry failed: {err}")
+            return
+        if not self._handler_usable(vector):
+            # The handler fetch faults; in the HardFault or NMI handler that is a lockup
+            # (ARMv7-M B1.5.15), elsewhere it escalates to HardFault.
+            cause = f"{ex.exception_name(exc)} vector 0x{vector:08x} is not a usable handler address"
+            if exc in (ex.HARDFAULT, ex.NMI):
+                first = self._last_fault.get("cause") if self._last_fault else None
+                self._die("lockup", f"{first}, then {cause}" if first else cause)
+            else:
+                self._fault(ex.HARDFAULT, 0, cause, vector & ~1, hfsr=HFSR_FORCED)
             return
         if not self.trace:
             self._ring.append(return_address)
