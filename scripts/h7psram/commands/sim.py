@@ -121,7 +121,8 @@ class SimDecode(WestCommand):
 
         try:
             hazards = decode_file(args)
-        except H7Error as err:
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
         if hazards:
             sys.exit(1)
