@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(repeatable; ${ENV_FAULTS} adds whitespace-separated ones)")
     p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
     p.add_argument("--uart", metavar="NAME", help="UART for the REPL instead of the board's (e.g. USART3)")
+    p.add_argument("--uart-loopback", action="append", default=[], metavar="NAME",
+                   help="wire this UART's TX to its own RX (e.g. USART2 or 2; repeatable), as a jumper "
+                        "on the board would for MicroPython's target-wiring tests")
     p.add_argument("--cpu-hz", type=int, metavar="HZ", help="core clock for simulated time (default: board sysclk)")
     p.add_argument("--trace", action="store_true",
                    help="record the last executed blocks for fault reports (slower)")
@@ -122,6 +125,9 @@ def _run(args: argparse.Namespace) -> int:
     mode = "pty" if args.pty else "stdio"
     machine = Machine(board, psram_faults=faults, uart=mode, cpu_hz=args.cpu_hz, uart_name=args.uart,
                       trace=args.trace, idle_sync=False if args.fast_idle else None, seed=args.seed)
+    from .usart import usart_name
+    for spec in args.uart_loopback:
+        machine.usarts[usart_name(spec)].loopback = True
     if args.flash_file and os.path.exists(args.flash_file):
         machine.load_flash_image(args.flash_file)
     for elf in args.elf:

@@ -69,8 +69,18 @@ class SysTick:
     def current(self) -> int:
         if not self._running():
             return self.cvr
-        self.m.note_clock_read()
-        elapsed = (self.m.cycles - self.anchor) // self._div()
+        m = self.m
+        m.note_clock_read()
+        if m._in_emu and self._event is not None and self._event.at <= m._slice_end:
+            # Time stands still inside a slice, and this slice ends where the counter wraps.
+            # The read happens somewhere in it; taking it at the end keeps what firmware
+            # relies on when it reads VAL and then CTRL a few cycles apart with interrupts
+            # off (MicroPython's ticks_us): COUNTFLAG set by the second read means VAL was
+            # read near zero. Read at the slice start instead, VAL could be thousands of
+            # counts before the wrap that the next slice's CTRL read then reports, and
+            # ticks_us jumped a millisecond ahead and back.
+            return 0
+        elapsed = (m.cycles - self.anchor) // self._div()
         return self.rvr - (elapsed % (self.rvr + 1))
 
     def _restart(self) -> None:
@@ -90,7 +100,10 @@ class SysTick:
         if self.csr & 2:
             self.m.exc.pend(ex.SYSTICK)
         period = (self.rvr + 1) * self._div()
-        self.anchor = self.m.cycles + self._div()
+        # Reloaded at once: the exception entry that follows takes no simulated time, so
+        # code running after the handler at this same cycle must see the new period
+        # starting (VAL = RVR), not a zero that would put ticks_us a millisecond ahead.
+        self.anchor = self.m.cycles
         self._schedule(self.m.cycles + period)
 
     def read(self, off: int) -> int:
