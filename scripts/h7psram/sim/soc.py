@@ -20,6 +20,7 @@ from .pwr import Pwr
 from .rcc import Rcc
 from .rng import Rng
 from .rtc import Rtc
+from .spi import attach as attach_spi
 from .tamp import Tamp
 from .timers import TIMERS, Timer
 from .usart import USARTS, Usart
@@ -32,9 +33,9 @@ log = logging.getLogger("h7psram.sim")
 
 PLAIN_BLOCKS = {
     # Disabled again on every MicroPython soft reset (spi/i2c/dac deinit): storage is enough
-    # until a test needs their behaviour. Bases from stm32h7a3xx.h.
-    "SPI1": (0x40013000, 0x400), "SPI2": (0x40003800, 0x400), "SPI3": (0x40003C00, 0x400),
-    "SPI4": (0x40013400, 0x400), "SPI5": (0x40015000, 0x400), "SPI6": (0x58001400, 0x400),
+    # until a test needs their behaviour (SPI1..5 have a model, sim/spi.py). Bases from
+    # stm32h7a3xx.h.
+    "SPI6": (0x58001400, 0x400),
     "I2C1": (0x40005400, 0x400), "I2C2": (0x40005800, 0x400), "I2C3": (0x40005C00, 0x400),
     "I2C4": (0x58001C00, 0x400), "DAC1": (0x40007400, 0x400),
     "FMC": (0x52004000, 0x400),
@@ -71,6 +72,7 @@ def attach_stm32h7a3(m: "Machine") -> None:
     m._usarts = [m.usarts[m.repl_uart_name]] + [u for n, u in m.usarts.items() if n != m.repl_uart_name]
     for name in TIMERS:
         m.add_peripheral(Timer(m, name))
+    attach_spi(m)                       # SPI1..5 with DMA1/DMA2 and DMAMUX1
     m.add_peripheral(Rng(m))
     m.add_peripheral(Rtc(m))
     m.add_peripheral(Tamp(m))
