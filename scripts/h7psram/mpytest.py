@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
+from . import yaml_input
 from .errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,16 +45,7 @@ BOOT_TIMEOUT = 120.0
 
 def load_skips(path: Path = SKIP_FILE) -> dict[str, str]:
     """Test path (relative to MicroPython's tests/) -> reason, from the skip list."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the skip list ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path}: not valid YAML{where}") from None
+    data = yaml_input.load(path)
     skips = (data or {}).get("skips") if isinstance(data, dict) else None
     if not isinstance(skips, dict):
         raise InputError(f"{path}: expected a mapping 'skips:' of test path -> reason")

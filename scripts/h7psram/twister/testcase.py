@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-import yaml
-
+from h7psram import yaml_input
 from h7psram.errors import InputError
 
 FILE_NAME = "testcase.yaml"
@@ -147,16 +146,7 @@ def _test_case(test_id: str, data: dict[str, Any], path: Path) -> TestCase:
 
 
 def load_testcases(path: Path) -> list[TestCase]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: not found") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path}: not valid YAML{where}") from None
+    data = yaml_input.load(path)
     if not isinstance(data, dict) or not isinstance(data.get("tests"), dict) or not data["tests"]:
         raise InputError(f"{path}: needs a 'tests:' mapping of test ids")
     extra = sorted(set(data) - {"tests", "common"})
