@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -261,10 +262,16 @@ def run_group(group: Group, port: str, tests_dir: Path, result_dir: Path,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
     assert proc.stdout is not None
     tail: list[str] = []
-    for line in proc.stdout:
-        out(line.rstrip("\n"))
-        tail = (tail + [line.rstrip("\n")])[-5:]
-    rc = proc.wait()
+    try:
+        for line in proc.stdout:
+            out(line.rstrip("\n"))
+            tail = (tail + [line.rstrip("\n")])[-5:]
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:                 # interrupted: run-tests.py goes too
+            proc.terminate()
+            proc.wait()
+        proc.stdout.close()
     result.seconds = time.monotonic() - t0
     try:
         records = json.loads(results_file.read_text())["results"]
@@ -312,6 +319,9 @@ def run(opts: Options, micropython: Path, out: Callable[[str], None] = print) ->
         return 0
     wiring = target_wiring_file(opts.board)
     sim = None
+    # A time bound (CI's `timeout`) sends SIGTERM: leave through the clean-up below, so the
+    # simulator and run-tests.py do not outlive this command.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     started = time.monotonic()
     results: list[GroupResult] = []
     died = ""
@@ -344,9 +354,14 @@ def run(opts: Options, micropython: Path, out: Callable[[str], None] = print) ->
     except DeviceFailed as err:
         died = str(err)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if sim is not None:
             sim.stop()
     return report(results, died, time.monotonic() - started, out)
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def report(results: Iterable[GroupResult], died: str, seconds: float,
