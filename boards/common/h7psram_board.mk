@@ -46,6 +46,11 @@ endif
 
 CFLAGS += -I$(H7PSRAM_GEN_DIR) -I$(H7PSRAM_COMMON_DIR) -I$(H7PSRAM_DRIVER_DIR)
 
+# The port re-extracts qstrs and root pointers from every source only when one of these
+# headers changes; our common header enables modules (weakref registers a root pointer),
+# so without this an incremental build after such a change fails in py/runtime.c.
+QSTR_GLOBAL_DEPENDENCIES += $(H7PSRAM_COMMON_DIR)/h7psram_common.h $(H7PSRAM_GEN_DIR)/h7psram_build_config.h
+
 # mboot reads this fragment too (BUILDING_MBOOT=1); it needs none of the
 # PSRAM code, only the board header and the layout above.
 ifneq ($(BUILDING_MBOOT),1)

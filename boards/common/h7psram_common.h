@@ -66,6 +66,12 @@
 // memcheck's gc-stack rule checks the built ELF for it (docs/gc.md).
 #define MICROPY_GC_STACK_ENTRY_TYPE         uint32_t
 
+// weakref.ref/weakref.finalize (v1.28.0 only enables the module at the EVERYTHING
+// ROM level; the port is at EXTRA_FEATURES). It costs one bit per GC block for
+// the weak-reference table (about 64 KiB of the 8 MiB PSRAM area) and a few KiB
+// of flash; the GC suite tests it (docs/gc.md).
+#define MICROPY_PY_WEAKREF                  (1)
+
 // GC heap. Split (default): internal AXI SRAM from the linker script's
 // _heap_start/_heap_end, plus the PSRAM as a second area through the
 // _gc_blocks_table_start/_end table. Single: the heap is the PSRAM window
