@@ -285,3 +285,58 @@ def set_copies(m: Machine, *copies: tuple[int, int, int]) -> None:
 
 def copies_done(m: Machine) -> bool:
     return m.read_u32(PARAMS + 24) == 1
+
+
+# -- stores of one width into the window, then a read-back (firmware/psram_stores.c) ----------
+FIRMWARE_DIR = Path(__file__).parent / "firmware"
+STORES_CFLAGS = ["-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-O1",
+                 "-ffreestanding", "-nostdlib", "-nostartfiles", "-Wall", "-Werror"]
+STORES_PARAMS = 0x2001E000      # `params` in the image's NOINIT section
+STORES_FIELDS = ("base", "count", "width", "misalign", "mode", "dcache", "seed",
+                 "done", "errors", "fail_addr", "written_lo", "written_hi", "read_lo", "read_hi")
+
+
+def build_stores_program(directory: Path) -> Path:
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        pytest.skip("arm-none-eabi-gcc not installed: the CPU-driven OCTOSPI tests need it")
+    elf = directory / "psram_stores.elf"
+    subprocess.run([gcc, *STORES_CFLAGS, "-I", str(FIRMWARE_DIR), "-T", str(FIRMWARE_DIR / "link.ld"),
+                    "-o", str(elf), str(FIRMWARE_DIR / "startup.c"), str(FIRMWARE_DIR / "psram_stores.c"),
+                    "-lgcc"], check=True)
+    return elf
+
+
+@dataclass
+class StoresResult:
+    reason: str
+    done: bool
+    errors: int
+    fail_addr: int
+    written: int
+    read: int
+    fault: object
+
+    @property
+    def line(self) -> str:
+        if self.fault is not None:
+            return f"fault: {self.fault.cause}"
+        if not self.done:
+            return f"did not finish ({self.reason})"
+        if not self.errors:
+            return "pass"
+        return (f"{self.errors} errors, first at 0x{self.fail_addr:08x} written 0x{self.written:x} "
+                f"read 0x{self.read:x}")
+
+
+def run_stores(m: Machine, *, base: int, count: int, width: int, misalign: int = 0, mode: int = 0,
+               dcache: bool = True, seed: int = 0x1234, max_seconds: float = 2.0) -> StoresResult:
+    values = dict(base=base, count=count, width=width, misalign=misalign, mode=mode,
+                  dcache=int(dcache), seed=seed)
+    m.write_memory(STORES_PARAMS, b"".join(values.get(f, 0).to_bytes(4, "little") for f in STORES_FIELDS))
+    r = m.run(max_seconds=max_seconds)
+    raw = m.read_memory(STORES_PARAMS, 4 * len(STORES_FIELDS))
+    got = {f: int.from_bytes(raw[4 * i:4 * i + 4], "little") for i, f in enumerate(STORES_FIELDS)}
+    return StoresResult(r.reason, got["done"] == 1, got["errors"], got["fail_addr"],
+                        got["written_lo"] | got["written_hi"] << 32, got["read_lo"] | got["read_hi"] << 32,
+                        m.fault_report)

@@ -133,6 +133,11 @@ class Machine:
         self.debug_halt: str | None = None
         self.debug_poll: Callable[[], None] | None = None
         self.catch_faults = False
+        # Memory-system seams (sim/memsys.py via the OCTOSPI model): a cache maintenance
+        # operation goes to cache_op_hook(op, operand) first (True: it must see every one);
+        # slice_end_hooks run after each execution slice (store-buffer drain).
+        self.cache_op_hook: Callable[[str, int], bool] | None = None
+        self.slice_end_hooks: list[Callable[[], None]] = []
 
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
         self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M7)
@@ -290,6 +295,9 @@ class Machine:
             # Cache maintenance by address runs once per 32-byte line (millions of writes
             # for a PSRAM memtest): count it before anything else.
             self.scs.cache_ops[op] += 1
+            hook = self.cache_op_hook
+            if hook is not None and hook(op, value):
+                return                      # the D-cache model wants every operation: no shortcut
             if self.cache_loops.note(addr, value) and self._in_emu:
                 self._early_stop = True
                 self.uc.emu_stop()
@@ -355,6 +363,17 @@ class Machine:
         """A model returned a time-derived value: it only changes at slice boundaries, so keep
         the following slices short while the firmware polls it (busy-wait delays)."""
         self._clock_read = True
+
+    def stall_cycles(self, cycles: int) -> None:
+        """The core waits `cycles` core clocks for the bus (PSRAM traffic): simulated time moves on,
+        the instruction count does not."""
+        if cycles > 0:
+            self.cycles += int(cycles)
+
+    @property
+    def dcache_enabled(self) -> bool:
+        """SCB CCR.DC (bit 16)."""
+        return bool(self.scs.ccr >> 16 & 1)
 
     @property
     def now_ns(self) -> int:
@@ -797,6 +816,8 @@ class Machine:
             n = max(n // 2, 1)
         self.cycles += n
         self.instructions += n
+        for hook in self.slice_end_hooks:
+            hook()
         if self.idle_sync:
             lag = time.monotonic() - self._wall_anchor - self.cycles / self.cpu_hz
             if lag > 0.05:

@@ -26,6 +26,7 @@ class MpuAttributes:
     xn: bool
     enabled: bool           # True when an enabled MPU region decided this (False: default map)
     region: int | None = None
+    write_allocate: bool = False   # write-back write-allocate (TEX 001 C1 B1, inner policy 01 of TEX 1BB)
 
 
 # Inner/outer cache policy of TEX=1BB encodings: 0 non-cacheable, 1 WB+WRA, 2 WT no-WA, 3 WB no-WA.
@@ -64,7 +65,7 @@ def default_map_attributes(addr: int) -> MpuAttributes:
     if top == 0:        # code
         return MpuAttributes("normal", True, False, False, False, 3, False, False)
     if top in (1, 3):   # SRAM, external RAM: WBWA
-        return MpuAttributes("normal", True, True, True, False, 3, False, False)
+        return MpuAttributes("normal", True, True, True, False, 3, False, False, write_allocate=True)
     if top == 4:        # external RAM 0x80000000..0x9FFFFFFF: WT
         return MpuAttributes("normal", True, False, False, False, 3, False, False)
     if top == 2:        # peripherals
@@ -168,5 +169,6 @@ class MpuModel:
             else:
                 cacheable = write_back = False
         bufferable = bool(b) if not tex & 0b100 else write_back
+        allocate = write_back and ((tex, c, b) == (1, 1, 1) or (tex & 0b100 and (c, b) == (0, 1)))
         return MpuAttributes(kind, cacheable, bufferable, write_back, shareable,
-                             (rasr >> 24) & 7, bool(rasr >> 28 & 1), True, n)
+                             (rasr >> 24) & 7, bool(rasr >> 28 & 1), True, n, write_allocate=bool(allocate))

@@ -72,6 +72,12 @@ class Octospi(HazardRules, MemoryMappedPaths, Peripheral):
         self._close_burst()
         if getattr(self, "mapped", None) is not None:
             self._unmap()
+        if self.memsys is not None:
+            self.memsys.reset()           # a system reset empties the core's caches too
+        self._ctrl_ns = 0.0
+        #: bytes moved by memory-mapped commands (False: read, True: written) and the time they took
+        self.traffic = {False: 0, True: 0}
+        self.traffic_ns = 0.0
 
     def reg(self, off: int) -> int:
         return self.regs.get(off, 0)
@@ -165,13 +171,13 @@ class Octospi(HazardRules, MemoryMappedPaths, Peripheral):
                 pend(self.irqn)
 
     # -- register interface -----------------------------------------------------------------
-    def clocked(self) -> bool:
+    def clocked(self, warn: bool = True) -> bool:
         """RCC_AHB3ENR.OSPI1EN (docs/hardware.md#memory-map): an unclocked block reads 0 and ignores
         writes (usual STM32 behaviour; the RM0455 sentence itself is NOT FOUND)."""
         enabled = getattr(getattr(self.machine, "rcc", None), "clock_enabled", None)
         if not callable(enabled) or enabled("OCTOSPI1"):
             return True
-        if not self._warned_clock:
+        if warn and not self._warned_clock:
             self._warned_clock = True
             log.warning("OCTOSPI1 register access with its RCC clock (AHB3ENR.OSPI1EN) off: ignored")
         return False

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from unicorn import UcError, arm_const
 
-from .octospi_mm import CPU_ACCESS_GAP_CYCLES
+from .dcache import LINE as LINE_BYTES
+from .octospi_mm import CPU_ACCESS_GAP_CYCLES, writes_back
 from .octospi_regs import CR, DCR3, DCR4, LPTR, TCEN, Phases
 from .psram import cycles_per_byte
 from .store_insn import store_bytes
-
-#: Widest single access the core makes to the window (LDRD/STRD, VLDR.64).
-MAX_ACCESS_BYTES = 8
 
 
 class HazardRules:
@@ -23,24 +21,25 @@ class HazardRules:
     def window_size(self) -> int:
         return min(self.device_size, self.window_max)
 
-    def isolated_accesses(self) -> bool:
-        """Is every CPU access its own short burst (NCS released in between)?
+    def isolated_reads(self) -> bool:
+        """Is every read its own short burst (NCS released before the next one)?
 
-        True when the timeout counter releases NCS sooner than the next
-        CPU-issued access arrives (TCEN=1, 0 < LPTR <= CPU_ACCESS_GAP_CYCLES)
-        and no part of the window turns writes into back-to-back line
-        write-backs (write-back + bufferable MPU attribute).
+        Reads make the CPU wait (a load, or the line fill it started), so the
+        next access comes CPU_ACCESS_GAP_CYCLES after the previous one ended;
+        the timeout counter releases NCS first when TCEN=1 and
+        0 < LPTR <= that gap. Writes are never isolated: the store buffer
+        posts them, and the next one is waiting when a command ends.
         """
         lptr = self.reg(LPTR)
-        return bool(self.reg(CR) & TCEN) and 0 < lptr <= CPU_ACCESS_GAP_CYCLES and not any(self._wb_map)
+        return bool(self.reg(CR) & TCEN) and 0 < lptr <= CPU_ACCESS_GAP_CYCLES
 
     def unsafe_reasons(self) -> tuple[list[str], list[str]]:
         """(hazards, notes) of the current memory-mapped configuration.
 
-        Hazards are what the chip does not survive: they route the window
-        through the burst model. Notes break a datasheet minimum the model
-        gives no data consequence (tCPH, clock limits): they are recorded as
-        violations once, when the mapping is chosen.
+        Hazards are what the chip or the memory system in front of it can get
+        wrong: they route the window through the burst model. Notes break a
+        datasheet minimum the model gives no data consequence (tCPH, clock
+        limits): they are recorded as violations once, when the mapping is chosen.
         """
         reasons: list[str] = []
         notes: list[str] = []
@@ -48,7 +47,7 @@ class HazardRules:
         part = chip.part
         clk = self.clk_hz()
         period = 1e9 / clk
-        self._wb_map = self._scan_write_back()
+        self._policies = self.scan_policies()
         problem = self.wiring_problem()
         if problem:
             reasons.append(problem)
@@ -71,33 +70,44 @@ class HazardRules:
         header = max(len(rd.header(0)), len(wr.header(0)))
         csbound = (self.reg(DCR3) >> 16) & 0x1F
         refresh = self.reg(DCR4)
+        tcen, lptr = bool(self.reg(CR) & TCEN), self.reg(LPTR)
         segment = 32 if chip.wrap32 else part.page_size
-        isolated = self.isolated_accesses()
-        limits = []
+        isolated = self.isolated_reads()
+        # longest CE#-low time of a write burst: posted writes follow each other
+        # with no idle clock, so only CSBOUND and REFRESH end the burst
+        write_limits = []
         if refresh:
-            limits.append(refresh + 4 + cpb - 1)
+            write_limits.append(refresh + 1 + cpb - 1)
+        if csbound:
+            write_limits.append(header + (1 << csbound) * cpb)
+        # reads: isolated, or merged with up to LPTR idle clocks between them
+        read_limits = []
+        if refresh:
+            read_limits.append(refresh + 4 + cpb - 1)
         if isolated:
-            limits.append(header + MAX_ACCESS_BYTES * cpb)
-        if csbound and self.reg(CR) & TCEN and self.reg(LPTR):
-            # a burst ends at the CSBOUND boundary at the latest, with at most
-            # LPTR idle cycles between the accesses merged into it
-            limits.append(header + (1 << csbound) * (cpb + self.reg(LPTR)))
-        max_cycles = min(limits) if limits else 0
-        max_burst = max_cycles // cpb if max_cycles else None
-        if not (csbound and (1 << csbound) <= segment) and not isolated:
-            # (isolated aligned accesses of at most 8 bytes never reach a segment end)
+            read_limits.append(header + LINE_BYTES * cpb)
+        if csbound and tcen and lptr:
+            read_limits.append(header + (1 << csbound) * (cpb + lptr))
+        max_write = min(write_limits) if write_limits else 0
+        max_read = min(read_limits) if read_limits else 0
+        max_burst = max(max_write, max_read) // cpb if max_write and max_read else None
+        if not (csbound and (1 << csbound) <= segment):
             crossing_ok = (not chip.wrap32 and part.page_cross_max_hz and clk <= part.page_cross_max_hz
                            and not (part.cross_once and (max_burst is None or max_burst > part.page_size)))
             if not crossing_ok:
                 reasons.append(f"bursts may cross a {segment}-byte page at {clk / 1e6:.1f} MHz without CSBOUND "
                                f"<= {segment.bit_length() - 1} (docs/hardware.md#psram)")
-        if not max_cycles:
-            reasons.append("REFRESH=0 and NCS not released between accesses: CE# low time is unbounded, "
-                           f"tCEM {part.tcem_ns} ns can be exceeded (docs/hardware.md#psram)")
-        elif max_cycles * period > part.tcem_ns:
-            reasons.append(f"longest burst keeps CE# low {max_cycles * period:.0f} ns > tCEM {part.tcem_ns} ns")
-        if any(self._wb_map):
-            reasons.append("MPU: window is write-back cacheable + bufferable (koendv issue #1; docs/hardware.md#field-reports)")
+        for what, cycles in (("write", max_write), ("read", max_read)):
+            if not cycles:
+                reasons.append(f"REFRESH=0 and NCS not released between {what}s: CE# low time is unbounded, "
+                               f"tCEM {part.tcem_ns} ns can be exceeded (docs/hardware.md#psram)")
+            elif cycles * period > part.tcem_ns:
+                reasons.append(f"longest {what} burst keeps CE# low {cycles * period:.0f} ns > tCEM {part.tcem_ns} ns")
+        if writes_back(self._policies):
+            reasons.append("MPU: window is write-back cacheable: dirty lines reach the chip only when evicted or "
+                           "cleaned (docs/hardware.md#cortex-m7)")
+        if self.prefetch_stale and not isolated:
+            reasons.append("prefetch-stale: read prefetch is kept across writes (docs/hardware.md#memory-mapped)")
         if clk > part.max_clock_hz:
             notes.append(f"CLK {clk / 1e6:.1f} MHz above the part's {part.max_clock_hz / 1e6:.0f} MHz")
         if self.csht_ns() < part.tcph_ns:
@@ -158,6 +168,8 @@ class HazardRules:
         except UcError:
             return bytes(uc.mem_read(pc & ~1, 2))
 
+    prefetch_stale = False
+
     def _format_problem(self, ph: Phases, kind: str) -> tuple[str | None, int]:
         """Does the chip, in its present mode, decode this format as a clean `kind` command?
 
@@ -180,16 +192,3 @@ class HazardRules:
             return (f"{cmd.name} (0x{cmd.opcode:02X}) in {mode} mode expects {cmd.addr_lines}-line address, "
                     f"{cmd.wait} wait cycles, {cmd.data_lines}-line data; the controller sends something else"), 0
         return None, cmd.max_hz or chip.part.max_clock_hz
-
-    def _scan_write_back(self) -> list[bool]:
-        mpu = getattr(self.machine, "mpu", None)
-        size = self.window_size()
-        step = 0x10000
-        if mpu is None:
-            return [False] * max(1, size // step)
-        flags = []
-        for off in range(0, max(size, step), step):
-            a = mpu.attributes(self.window_base + off)
-            flags.append(bool(a.cacheable and a.write_back and a.bufferable))
-        return flags
-

@@ -1,35 +1,45 @@
-"""Memory-mapped mode of the OCTOSPI model: which path serves the window, and the burst engine.
+"""Memory-mapped mode of the OCTOSPI model: which path serves the window, and the AXI-to-command engine.
 
 Memory-mapped mode (CR.FMODE = 11) has three ways to reach the array, chosen
-again whenever a register, the MPU or the I/O manager changes:
+again whenever a register, the MPU, SCB CCR.DC, the pins, the clocks or the
+I/O manager change:
 
-* plain RAM: the configuration is one the real chip survives (see
-  `HazardRules.unsafe_reasons`), so the CPU gets the PSRAM array itself -- no
-  Python per access;
+* plain RAM ("ram"): the configuration is one the real chip survives and
+  the memory system in front of it can neither lose nor reorder data (see
+  `HazardRules.unsafe_reasons`), so the CPU gets the PSRAM array itself --
+  no Python per access, no D-cache model, no time for PSRAM traffic;
 * "direct" MMIO: the configuration is safe but the chip has an injected data
   or address fault (or floats): each access goes through the chip's fault
   model, without burst timing;
-* "burst" MMIO: the configuration is one the chip does not survive; accesses
-  are assembled into CE#-low bursts the way the controller would issue them
-  and the chip model applies page wrap, tCEM loss, and wrong command or
-  dummy-cycle decoding. The table in docs/simulator-octospi.md lists the rules.
-Facts: docs/hardware.md#memory-mapped.
+* "burst" MMIO: anything else. Every CPU access goes through the M7 data
+  side (`sim/memsys.py`: D-cache, store buffer) and reaches this controller
+  as AXI reads and `AxiWrite`s; the controller turns them into CE#-low
+  bursts the way it does on the wires (CSBOUND, REFRESH, the timeout counter
+  TCEN/LPTR, prefetch), and the chip model applies page wrap, tCEM loss and
+  wrong command or dummy-cycle decoding. Each transaction costs the CPU the
+  time its command phases take at the programmed clock.
+The table in docs/simulator-octospi.md lists the rules. Facts: docs/hardware.md.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from .memsys import DEVICE, STRONGLY_ORDERED, WRITE_BACK, WRITE_BACK_WA, AxiWrite, MemorySystem, policy
 from .octospi_regs import CR, DCR3, DCR4, LPTR, MEMORY_MAPPED, TCEN, TOF, TOIE, WCCR
-from .psram import Burst
+from .psram import Burst, cycles_per_byte
 
 log = logging.getLogger("h7psram.sim.octospi")
 
-#: Clock cycles between two CPU-issued (uncached or write-through) accesses to
-#: the window, as seen by the controller. An assumption (no RM timing
-#: available): a load/store loop needs a few CPU cycles per access plus the
-#: AXI turnaround, i.e. at least two OCTOSPI clocks at CLK <= SYSCLK/2.
+#: Clock cycles between the end of one access and the next when the CPU had to
+#: wait for the first (a load, or the line fill it started). An assumption (no
+#: RM timing available): the core needs a few cycles to issue the next access
+#: plus the AXI request path, at least two OCTOSPI clocks at CLK <= SYSCLK/2.
+#: Posted writes do not wait: the store buffer queues them, so the next one is
+#: already waiting when the previous command ends (gap 0).
 CPU_ACCESS_GAP_CYCLES = 2
+#: Chunk of the window with one cache policy (MPU regions the driver uses are >= 64 KiB).
+POLICY_CHUNK = 0x10000
 
 
 class MemoryMappedPaths:
@@ -37,7 +47,7 @@ class MemoryMappedPaths:
 
     def reevaluate(self) -> None:
         """Pick plain RAM / direct MMIO / burst MMIO (or nothing) for the window."""
-        if not (self.enabled and self.fmode == MEMORY_MAPPED):
+        if not (self.enabled and self.fmode == MEMORY_MAPPED and self.clocked(warn=False)):
             if self.mapped is not None:
                 self._unmap()
             return
@@ -45,6 +55,11 @@ class MemoryMappedPaths:
         reasons, notes = self.unsafe_reasons()
         wiring = self.wiring_problem()
         faulty_only = all(r.startswith("injected fault") or r == wiring for r in reasons)
+        memsys = getattr(self, "memsys", None)
+        if memsys is not None and memsys.cache.dirty_count() and not reasons:
+            # leaving the model would lose data that only the modelled cache holds
+            reasons = ["the D-cache model still holds dirty lines of the window"]
+            faulty_only = False
         if not reasons:
             kind = "burst" if self.exact else "ram"
         elif faulty_only:
@@ -56,11 +71,12 @@ class MemoryMappedPaths:
             for note in notes:
                 self.psram.violation("tcph" if "tCPH" in note else "clock", "memory-mapped: " + note)
         self.mapping_reasons, self.mapping_notes = reasons, notes
+        self._set_model(kind == "burst")
         size = self.window_size()
         if self.mapped == (kind, size):
             return
         if self.mapped is not None:
-            self._unmap()
+            self._unmap(keep_model=True)
         map_size = max(size, 0x1000)
         if kind == "ram":
             self.machine.map_ram(self.window_base, map_size, self.psram.array)
@@ -89,17 +105,82 @@ class MemoryMappedPaths:
 
     _mm: dict = {}
     mapping_notes: list[str] = []
-    #: serve the window through the burst model even when it is safe, so every access
-    #: reaches the chip's wires (the OSPI trace, sim/ospi_trace.py, sets it)
+    #: serve the window through the full model even when it is safe (exact data path and
+    #: PSRAM time, e.g. for bandwidth figures or to check the fast path against the model)
     exact = False
+    memsys: MemorySystem | None = None
 
-    def _unmap(self) -> None:
+    # -- the M7 data side in front of the window (sim/memsys.py) --------------------------------------
+    def scan_policies(self) -> list[str]:
+        """Cache policy of each 64 KiB chunk of the window (MPU or default map, CCR.DC, CACR)."""
+        mpu = getattr(self.machine, "mpu", None)
+        size = self.window_size()
+        count = max(1, size // POLICY_CHUNK)
+        if mpu is None:
+            return ["nc"] * count
+        dc = bool(getattr(self.machine, "dcache_enabled", False))
+        return [policy(mpu.attributes(self.window_base + i * POLICY_CHUNK), dc, mpu.cacr) for i in range(count)]
+
+    def _policy_at(self, offset: int) -> str:
+        pols = self._policies
+        index = offset // POLICY_CHUNK
+        return pols[index] if 0 <= index < len(pols) else pols[-1]
+
+    _policies: list[str] = ["nc"]
+
+    def _set_model(self, on: bool) -> None:
+        m = self.machine
+        if on:
+            if self.memsys is None:
+                self.memsys = MemorySystem(self, self._policy_at)
+            if hasattr(m, "slice_end_hooks") and self._drain_hook not in m.slice_end_hooks:
+                m.slice_end_hooks.append(self._drain_hook)
+            if hasattr(m, "cache_op_hook"):
+                m.cache_op_hook = self._cache_op
+        else:
+            if self.memsys is not None:
+                self.memsys.drain()
+                if not self.memsys.cache.dirty_count():
+                    self.memsys.reset()
+            hooks = getattr(m, "slice_end_hooks", None)
+            if hooks is not None and self._drain_hook in hooks:
+                hooks.remove(self._drain_hook)
+            if getattr(m, "cache_op_hook", None) == self._cache_op:
+                m.cache_op_hook = None
+
+    def _drain_hook(self) -> None:
+        if self.memsys is not None:
+            self.memsys.drain()
+            self._close_idle_burst()
+
+    def _cache_op(self, op: str, operand: int) -> bool:
+        """Machine.cache_op_hook: D-cache maintenance reaches the model; True keeps the
+        engine-speed loop shortcut (sim/cache_loops.py) away from window addresses."""
+        memsys = self.memsys
+        if memsys is None:
+            return False
+        by_address = op.endswith(("MVAC", "MVAU"))
+        inside = self.window_base <= operand < self.window_base + self.window_size()
+        if by_address and not inside:
+            return False
+        memsys.maintain(op, operand, operand - self.window_base if by_address else None)
+        if by_address or op.endswith("SW"):
+            if not memsys.cache.dirty_count() and self.mapping_reasons == [
+                    "the D-cache model still holds dirty lines of the window"]:
+                self.reevaluate()
+        return True
+
+    def _unmap(self, keep_model: bool = False) -> None:
         assert self.mapped is not None
+        if self.memsys is not None:
+            self.memsys.drain()
         self._close_burst()
         self.machine.unmap(self.window_base, max(self.mapped[1], 0x1000))
         self.mapped = None
+        if not keep_model:
+            self._set_model(False)
 
-    # -- memory-mapped accesses through Python ------------------------------------------------
+    # -- CPU accesses through Python ----------------------------------------------------------------
     def _offset(self, addr: int) -> int:
         return addr - self.window_base if addr >= self.window_base else addr
 
@@ -110,32 +191,65 @@ class MemoryMappedPaths:
             if psram.floating:
                 return (1 << (8 * size)) - 1
             return int.from_bytes(bytes(psram.load(offset + i) for i in range(size)), "little")
-        return int.from_bytes(self._mm_burst(offset, size, None), "little")
+        if self.memsys is None:
+            return int.from_bytes(self.axi_read(offset, size), "little")
+        return int.from_bytes(self.memsys.load(offset, size), "little")
 
     def _mm_write(self, offset: int, size: int, value: int, *_: Any) -> None:
         offset = self._offset(offset)
-        if not self.reg(WCCR) & (1 << 29):
-            # ES0478 2.7.8 (docs/hardware.md#dqse): a memory-mapped write with DQS
-            # disabled gets an error response on the bus -> BusFault/HardFault.
-            self._close_burst()
-            # The error comes back on the AXI write response, after the store
-            # retired: on the H7A3 it shows as FORCED + IMPRECISERR (ST community
-            # thread, H7A3 + LY68L6400; docs/hardware.md#dqse).
-            self.machine.bus_error(self.window_base + offset, True, imprecise=True)
-            return
         data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
         if self._mm.get("narrow_write_zero"):
             for dword, lanes in self.narrow_write_zero(offset, data):
                 self._mm_burst(dword, 8, lanes)
             return
         if self.mapped is not None and self.mapped[0] == "direct":
+            if not self._dqs_ok(offset):
+                return
             psram = self.psram
             if not psram.floating:
                 for i, b in enumerate(data):
                     psram.store(offset + i, b)
             return
-        self._mm_burst(offset, size, data)
+        if self.memsys is None:
+            lane = offset & 7
+            self.axi_write(AxiWrite(offset & ~7, bytes(lane) + data + bytes(8 - lane - size),
+                                    ((1 << size) - 1) << lane, size))
+            return
+        self.memsys.store(offset, data)
 
+    def _dqs_ok(self, offset: int) -> bool:
+        if self.reg(WCCR) & (1 << 29):
+            return True
+        # ES0478 2.7.8 (docs/hardware.md#dqse): a memory-mapped write with DQS
+        # disabled gets an error response on the bus -> BusFault/HardFault. The
+        # error comes back on the AXI write response, after the store retired: on
+        # the H7A3 it shows as FORCED + IMPRECISERR (ST community thread, H7A3 +
+        # LY68L6400; docs/hardware.md#dqse).
+        self._close_burst()
+        self.machine.bus_error(self.window_base + offset, True, imprecise=True)
+        return False
+
+    # -- the AXI side: what the controller receives -----------------------------------------------
+    def axi_read(self, offset: int, length: int) -> bytes:
+        """One AXI read (an uncached access, or a 32-byte line fill)."""
+        return self._mm_burst(offset, length, None)
+
+    def axi_write(self, write: AxiWrite) -> None:
+        """One AXI write (a store that left the store buffer, a merged beat, a cache line).
+
+        This is the seam for write-path hazards: `wire_writes` decides which
+        bytes go out as memory-mapped write commands.
+        """
+        if not self._dqs_ok(write.offset):
+            return
+        for offset, data in self.wire_writes(write):
+            self._mm_burst(offset, len(data), data)
+
+    def wire_writes(self, write: AxiWrite) -> list[tuple[int, bytes]]:
+        """(offset, bytes) the controller writes for one AXI write: the strobed runs."""
+        return write.runs()
+
+    # -- the command engine ---------------------------------------------------------------------------
     def _close_burst(self, timed_out: bool = False) -> None:
         burst = getattr(self, "_burst", None)
         if burst is not None:
@@ -145,6 +259,14 @@ class MemoryMappedPaths:
                 self.flags |= TOF
                 if self.regs.get(CR, 0) & TOIE:
                     self._irq()
+
+    def _close_idle_burst(self) -> None:
+        """End of a slice: NCS is released if the timeout (or REFRESH) would have raised it."""
+        if self._burst is None or not self._mm:
+            return
+        idle = self._idle_ns(0)
+        if not self._held(int(idle / self._mm["period"])):
+            self._close_burst(timed_out=True)
 
     def _held(self, gap_cycles: int) -> bool:
         """Is NCS still low after `gap_cycles` idle clocks (docs/hardware.md#memory-mapped)?"""
@@ -157,37 +279,49 @@ class MemoryMappedPaths:
             return True
         return gap_cycles < mm["lptr"]
 
+    def _cpu_now_ns(self) -> float:
+        return float(self.machine.now_ns) if self._has_clock else 0.0
+
     def _mm_burst(self, offset: int, size: int, data: bytes | None) -> bytes:
-        """Issue one CPU access as the controller would, merging it into an open burst."""
+        """Issue one AXI transaction as the controller would, continuing an open burst when it can."""
         writing = data is not None
         mm = self._mm
         ph, clean, opcode, header_len, lines = mm[writing]
         if not lines:
             return b"" if writing else b"\xff" * size
         clk = mm["clk"]
+        period = mm["period"]
         burst = self._burst
+        gap = 0 if writing and self._burst_writing and burst is not None else CPU_ACCESS_GAP_CYCLES
+        idle_ns = self._idle_ns(gap)
+        start_ns = self._ctrl_ns + idle_ns
+        cycles0 = 0
         if burst is not None:
-            idle_ns = self._idle_ns(self._gap_cycles(writing))
-            held = self._held(int(idle_ns / mm["period"]))
+            held = self._held(int(idle_ns / period))
             refresh = mm["refresh"]
-            if held and refresh and (burst.ce_low_ns + idle_ns) / mm["period"] >= refresh + (1 if writing else 4):
+            if held and refresh and (burst.ce_low_ns + idle_ns) / period >= refresh + (1 if writing else 4):
                 held = False     # REFRESH raised NCS while the controller waited (docs/hardware.md#octospi-registers)
                 timed_out = False
             else:
                 timed_out = not held
             if held and self._burst_writing == writing and self._burst_next == offset:
                 burst.stall(idle_ns)
+                cycles0 = burst.cycles
             else:
                 self._close_burst(timed_out=timed_out)
                 burst = None
+        spent = 0
         out = bytearray()
         pos = 0
         while pos < size:
             if burst is not None and self._must_split(offset + pos, burst, writing):
+                spent += burst.cycles - cycles0
                 self._close_burst()
+                spent += int(round(mm["csht_ns"] / period))     # NCS high between the two commands
                 burst = None
             if burst is None:
                 burst = self.psram.select(clk, mm["csht_ns"])
+                cycles0 = 0
                 if clean:
                     burst.decoded(opcode, offset + pos, header_len)
                 else:
@@ -207,14 +341,17 @@ class MemoryMappedPaths:
             pos += count
             self._burst_bytes += count
             self._burst_next = offset + pos
-        self._last_access_ns = self.machine.now_ns if self._has_clock else 0
+        spent += burst.cycles - cycles0 if burst is not None else 0
+        self._ctrl_ns = start_ns + spent * period
+        self.traffic[writing] += size
+        self.traffic_ns += spent * period
         return bytes(out)
 
     _sent_instruction = False
     _burst_writing = False
     _burst_next = -1
     _burst_bytes = 0
-    _last_access_ns: float = 0
+    _ctrl_ns: float = 0.0
 
     @property
     def _has_clock(self) -> bool:
@@ -233,31 +370,18 @@ class MemoryMappedPaths:
             return True
         return False
 
-    def _gap_cycles(self, writing: bool) -> int:
-        """Idle clocks between the previous access and this one (see CPU_ACCESS_GAP_CYCLES)."""
-        if writing and self._wb_chunk(self._burst_next):
-            # Write-back cacheable + bufferable: data reaches the controller as
-            # line write-backs issued back to back, which merge into one long
-            # burst (koendv's corruption with TEX1/C1/B1, koendv issue #1 fixed by
-            # not-bufferable; docs/hardware.md#field-reports).
-            return 0
-        return CPU_ACCESS_GAP_CYCLES
-
     def _idle_ns(self, gap_cycles: int) -> float:
-        """How long NCS stayed low while idle: the gap, or the simulated time
-        since the last access when the CPU did other work in between."""
+        """How long the controller waited since its last command: the CPU's gap, or the
+        simulated time since then when the CPU did other work in between."""
         idle = gap_cycles * self._mm["period"]
-        if self._has_clock:
-            since = self.machine.now_ns - self._last_access_ns
-            if since > idle:
-                idle = float(since)
-        return idle
-
-    def _wb_chunk(self, offset: int) -> bool:
-        wb = getattr(self, "_wb_map", None)
-        if wb is None:
-            wb = self._wb_map = self._scan_write_back()
-        index = offset >> 16
-        return 0 <= index < len(wb) and wb[index]
+        since = self._cpu_now_ns() - self._ctrl_ns
+        return since if since > idle else idle
 
 
+def writes_back(policies: list[str]) -> bool:
+    """Does any chunk hold dirty lines the chip only gets on eviction or clean?"""
+    return any(p in (WRITE_BACK, WRITE_BACK_WA) for p in policies)
+
+
+def uncached_device(policies: list[str]) -> bool:
+    return any(p in (DEVICE, STRONGLY_ORDERED) for p in policies)

@@ -448,15 +448,24 @@ class Burst:
         # The brief and APS Table 3 ("Wrap 1K" when crossing is disabled): the
         # burst wraps to the start of the same page.
         self.addr = self.segment_start
+        # reported when a byte actually moves at the wrapped address: a burst that
+        # ends exactly at the page end (CSBOUND) never wraps anything
+        self.wrap_pending = ("this die never crosses pages" if not part.page_cross_max_hz else
+                             "second crossing in one burst" if part.cross_once and self.crossings else
+                             f"CLK {self.clk_hz / 1e6:.1f} MHz > {part.page_cross_max_hz / 1e6:.0f} MHz")
+
+    wrap_pending: str | None = None
+
+    def _wrapped(self) -> None:
+        why, self.wrap_pending = self.wrap_pending, None
         if not self.wrap_reported:
             self.wrap_reported = True
-            why = ("this die never crosses pages" if not part.page_cross_max_hz else
-                   "second crossing in one burst" if part.cross_once and self.crossings else
-                   f"CLK {self.clk_hz / 1e6:.1f} MHz > {part.page_cross_max_hz / 1e6:.0f} MHz")
             self.report("page-cross", f"linear burst reached the end of page 0x{self.segment_start:06x}"
-                                              f" ({why}): wrapped inside the page")
+                                      f" ({why}): wrapped inside the page")
 
     def _next_out(self) -> int:
+        if self.wrap_pending:
+            self._wrapped()
         cmd = self.command
         assert cmd is not None
         if cmd.kind == "id":
@@ -495,6 +504,8 @@ class Burst:
         return bits
 
     def _store_byte(self, value: int) -> None:
+        if self.wrap_pending:
+            self._wrapped()
         # the byte completes on this cycle, which _cycle already counted
         if not self._lost(0):
             self.chip.store(self.addr, value)
@@ -539,6 +550,8 @@ class Burst:
             if count <= 0:  # past tCEM: the slow path applies the loss rule
                 out.append(self._next_out_counted(cpb))
                 continue
+            if self.wrap_pending:
+                self._wrapped()
             out += chip.load_block(self.addr, count)
             self.cycles += count * cpb
             self.addr += count - 1
@@ -562,6 +575,8 @@ class Burst:
                 self._store_byte(data[pos])
                 pos += 1
                 continue
+            if self.wrap_pending:
+                self._wrapped()
             chip.store_block(self.addr, data[pos:pos + count])
             self.cycles += count * cpb
             pos += count

@@ -355,7 +355,9 @@ class SystemControlSpace:
         elif addr == 0xE000ED10:
             self.scr = value & 0x16
         elif addr == 0xE000ED14:
-            self.ccr = value & 0x00070F1B
+            old, self.ccr = self.ccr, value & 0x00070F1B
+            if (old ^ self.ccr) >> 16 & 1:
+                self.mpu._changed()      # CCR.DC changes what is cached: the same listeners as the MPU
         elif addr == 0xE000ED24:
             e.fault_enabled = {exc for bit, exc in ((16, ex.MEMMANAGE), (17, ex.BUSFAULT),
                                                     (18, ex.USAGEFAULT)) if value >> bit & 1}
@@ -385,7 +387,8 @@ class SystemControlSpace:
             self.mpu.cacr = value & 0x7
             self.mpu._changed()
         elif addr in CACHE_OPS:
-            # Caches are not modelled (unicorn has none): maintenance is a counted no-op.
+            # Counted here; the D-cache model of the PSRAM window gets them through
+            # Machine.cache_op_hook (sim/memsys.py), other memories have no cache model.
             self.cache_ops[CACHE_OPS[addr]] += 1
         elif addr == 0xE0001000:
             if value & 1 and not self.dwt_ctrl & 1:
