@@ -10,33 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_octospi_support import (bring_up, build_stores_program, make_machine, route_pins, run_stores)
+from test_octospi_support import (bring_up, build_stores_program, make_machine, route_pins, run_stores,
+                                  set_mpu)
 
 from h7psram.sim.dcache import LINE, SETS
 from h7psram.sim.memsys import AxiWrite
 from h7psram.sim.octospi import Octospi
 
-MPU_CTRL, MPU_RNR, MPU_RBAR, MPU_RASR = 0x4, 0x8, 0xC, 0x10
 CCR_DC = 1 << 16
-
-
-def attr_bits(attr: str) -> tuple[int, int, int]:
-    """(TEX, C, B) of the attribute names used in docs/simulator-octospi.md's matrix."""
-    return {"wbwa": (1, 1, 1), "wb": (0, 1, 1), "wt": (0, 1, 0), "nc": (1, 0, 0), "device": (0, 0, 1),
-            "so": (0, 0, 0)}[attr]
-
-
-def set_mpu(m, attr: str | None) -> None:
-    """An 8 MiB region with `attr` on the window (None: MPU off, default map)."""
-    if attr is None:
-        m.mpu.write(MPU_CTRL, 0)
-        return
-    tex, c, b = attr_bits(attr)
-    base = m.board.mmio_block("OCTOSPI1_MM").base
-    m.mpu.write(MPU_RNR, 0)
-    m.mpu.write(MPU_RBAR, base)
-    m.mpu.write(MPU_RASR, (3 << 24) | (tex << 19) | (c << 17) | (b << 16) | (22 << 1) | 1)
-    m.mpu.write(MPU_CTRL, 0x5)
 
 
 def dcache(m, on: bool) -> None:
@@ -256,3 +237,107 @@ def test_write_back_evictions_merge_into_bursts_beyond_tcem_without_refresh(
     assert ospi.mapped[0] == "burst"
     assert (ospi.psram.violation_counts["tcem"] > 0) == hazard
     assert (r.line != "pass") == hazard, r.line
+
+
+# -- (c) wiring, enables and clocks re-checked at once ---------------------------------------------
+GPIO_MODER = 0x00
+RCC_AHB3ENR, RCC_CFGR, RCC_CDCFGR1, RCC_PLLCKSELR, RCC_PLL1DIVR = 0xD4, 0x10, 0x18, 0x28, 0x30
+
+
+def test_a_psram_pin_leaving_its_alternate_function_unplugs_the_chip() -> None:
+    m, ospi = mapped("wt", exact=False, refresh=554)
+    assert ospi.mapped[0] == "ram"
+    port = m.gpio["B"]
+    moder = port.read(GPIO_MODER, 4)
+    port.write(GPIO_MODER, 4, (moder & ~(3 << 4)) | (1 << 4))        # PB2 (CLK) as output
+    assert ospi.mapped[0] != "ram" and "PB2" in ospi.mapping_reasons[0]
+    assert ospi._mm_read(0x10, 4) == 0xFFFFFFFF         # nothing drives the IO lines
+    port.write(GPIO_MODER, 4, moder)
+    assert ospi.mapped[0] == "ram"
+
+
+def test_clearing_ospi1en_takes_the_window_away() -> None:
+    m, ospi = mapped("wt", exact=False, refresh=554)
+    enr = m.rcc.read(RCC_AHB3ENR, 4)
+    m.rcc.write(RCC_AHB3ENR, 4, enr & ~(1 << 14))
+    assert ospi.mapped is None                   # accesses to 0x90000000 now fault
+    m.rcc.write(RCC_AHB3ENR, 4, enr)
+    assert ospi.mapped[0] == "ram"
+
+
+def test_octospim_port_enable_dropping_unplugs_the_chip() -> None:
+    m, ospi = mapped("wt", exact=False, refresh=554)
+    octospim = m.peripherals["OCTOSPIM"]
+    p1cr = octospim.read(0x04, 4)
+    octospim.write(0x04, 4, p1cr & ~1)                                 # CLKEN of port 1
+    assert ospi.mapped[0] != "ram" and ospi._mm_read(0x10, 4) == 0xFFFFFFFF
+    octospim.write(0x04, 4, p1cr)
+    assert ospi.mapped[0] == "ram"
+
+
+@pytest.mark.parametrize("hpre, hazard", [(0b1000, False), (0b1001, True)])
+def test_hclk_change_rechecks_refresh_against_tcem(hpre: int, hazard: bool) -> None:
+    """REFRESH 554 is 7.9 us at 70 MHz; with HCLK halved the same count is 15.8 us."""
+    m, ospi = mapped("wt", exact=False, refresh=554)
+    rcc = m.rcc
+    rcc.write(RCC_PLLCKSELR, 4, 2 | (5 << 4))                          # HSE / 5
+    rcc.write(RCC_PLL1DIVR, 4, 111 | (1 << 9))                         # * 112 / 2 = 280 MHz
+    rcc.write(RCC_CDCFGR1, 4, hpre)                                    # HCLK = 280 / 2 or / 4
+    rcc.write(RCC_CFGR, 4, 3)                                          # SYSCLK from PLL1
+    assert ospi.clk_hz() == (70_000_000 if not hazard else 35_000_000)
+    assert (ospi.mapped[0] == "burst") == hazard, ospi.mapping_reasons
+    if hazard:
+        assert any("longest write burst" in r for r in ospi.mapping_reasons)
+
+
+# -- (d) read prefetch and a following write ---------------------------------------------------------
+@pytest.mark.parametrize("tcen, switch, stale", [(False, True, True), (True, True, False), (False, False, False)])
+def test_prefetch_kept_across_a_write_returns_old_data(tcen: bool, switch: bool, stale: bool) -> None:
+    m = make_machine()
+    drv = bring_up(m, refresh=554)
+    ospi = drv.ospi
+    ospi.prefetch_stale = switch
+    set_mpu(m, "nc")
+    drv.memory_mapped(tcen=tcen, lptr=1)
+    assert ospi.mapped[0] == ("burst" if not tcen else "ram") or not switch, ospi.mapping_reasons
+    ospi.exact = True
+    ospi.reevaluate()
+    ospi._mm_read(0x900, 4)                       # NCS stays low after it without the timeout
+    ospi._mm_write(0x904, 4, 0x11223344)
+    ospi.memsys.drain()
+    got = ospi._mm_read(0x904, 4)
+    assert ospi.psram.array[0x904:0x908] == bytes.fromhex("44332211")
+    assert (got != 0x11223344) == stale, hex(got)
+    assert (ospi.prefetch_hits > 0) == stale
+
+
+# -- time: command phases at the programmed clock -----------------------------------------------------
+def test_psram_traffic_takes_simulated_time_at_most_four_bits_per_clock() -> None:
+    m, ospi = mapped("nc", refresh=554)
+    clk = ospi.clk_hz()
+    t0, i0 = m.cycles, m.instructions
+    for i in range(1024):
+        ospi._mm_write(4 * i, 4, i)
+    ospi.memsys.drain()
+    written_ns = (m.cycles - t0) * 1e9 / m.cpu_hz
+    data_ns = 4096 * 2 * 1e9 / clk                  # 4 bits per clock: 2 clocks per byte
+    assert m.instructions == i0                       # time moves, instructions do not
+    assert data_ns < written_ns < 1.2 * data_ns, (written_ns, data_ns)
+    t0 = m.cycles
+    for i in range(256):
+        ospi._mm_read(4 * i, 4)
+    read_ns = (m.cycles - t0) * 1e9 / m.cpu_hz
+    # isolated reads: 2 instruction + 6 address + 6 dummy + 8 data clocks each, 2 idle between
+    per_read = (2 + 6 + 6 + 8) * 1e9 / clk
+    assert 256 * per_read <= read_ns < 256 * (per_read + 4 * 1e9 / clk), (read_ns, per_read)
+    assert ospi.traffic == {False: 1024, True: 4096}
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_safe_configuration_costs_psram_time_only_when_modelled(stores_elf: Path, exact: bool) -> None:
+    m, ospi = cpu_machine(stores_elf, "wt", exact=exact, refresh=554)
+    r = run_stores(m, base=0x90020000, count=1024, width=4)
+    assert r.line == "pass"
+    assert (ospi.traffic_ns > 0) == exact
+    if exact:            # 4 KiB out, 4 KiB of line fills back in: at least 2 clocks per byte each way
+        assert ospi.traffic_ns >= 2 * 4096 * 2 * 1e9 / ospi.clk_hz()

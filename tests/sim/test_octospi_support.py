@@ -340,3 +340,26 @@ def run_stores(m: Machine, *, base: int, count: int, width: int, misalign: int =
     return StoresResult(r.reason, got["done"] == 1, got["errors"], got["fail_addr"],
                         got["written_lo"] | got["written_hi"] << 32, got["read_lo"] | got["read_hi"] << 32,
                         m.fault_report)
+
+
+# -- MPU attribute of the window ----------------------------------------------------------------------
+MPU_CTRL, MPU_RNR, MPU_RBAR, MPU_RASR = 0x4, 0x8, 0xC, 0x10
+
+
+def attr_bits(attr: str) -> tuple[int, int, int]:
+    """(TEX, C, B) of the attribute names used in docs/simulator-octospi.md's matrix."""
+    return {"wbwa": (1, 1, 1), "wb": (0, 1, 1), "wt": (0, 1, 0), "nc": (1, 0, 0), "device": (0, 0, 1),
+            "so": (0, 0, 0)}[attr]
+
+
+def set_mpu(m, attr: str | None) -> None:
+    """An 8 MiB region with `attr` on the window (None: MPU off, default map)."""
+    if attr is None:
+        m.mpu.write(MPU_CTRL, 0)
+        return
+    tex, c, b = attr_bits(attr)
+    base = m.board.mmio_block("OCTOSPI1_MM").base
+    m.mpu.write(MPU_RNR, 0)
+    m.mpu.write(MPU_RBAR, base)
+    m.mpu.write(MPU_RASR, (3 << 24) | (tex << 19) | (c << 17) | (b << 16) | (22 << 1) | 1)
+    m.mpu.write(MPU_CTRL, 0x5)

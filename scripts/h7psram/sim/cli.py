@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the PSRAM window runs through the burst model while tracing (docs/debugging.md)")
     p.add_argument("--trace-limit", type=int, metavar="N",
                    help="stop the OSPI trace after N transactions (default 20000)")
+    p.add_argument("--psram-exact", action="store_true",
+                   help="model every PSRAM window access (D-cache, store buffer, command timing) even when "
+                        "the configuration is safe: slower, but simulated time includes PSRAM traffic")
     p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
     p.add_argument("--hold-key", type=float, metavar="S",
                    help="hold the board's user key from power-on for S simulated seconds "
@@ -128,6 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     from .usart import usart_name
     for spec in args.uart_loopback:
         machine.usarts[usart_name(spec)].loopback = True
+    octospi = machine.peripherals.get("OCTOSPI1")
+    if args.psram_exact and octospi is not None:
+        octospi.exact = True
     if args.flash_file and os.path.exists(args.flash_file):
         machine.load_flash_image(args.flash_file)
     for elf in args.elf:

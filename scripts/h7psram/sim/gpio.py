@@ -34,10 +34,17 @@ class GpioPort(RegisterBlock):
         self.inputs = 0
         self.driven = 0              # pins whose level the host sets; the others float to their pull
         self.listeners: list[Callable[[str, int, int], None]] = []
+        #: told after MODER/AFRL/AFRH writes (pin functions changed), e.g. the OCTOSPI model
+        self.config_listeners: list[Callable[[], None]] = []
         super().__init__(machine, 0x58020000 + 0x400 * PORTS.index(letter), 0x400, f"GPIO{letter}")
         self.on_read(IDR, self._idr)
         self.on_write(IDR, lambda off, v: None)
         self.on_write(BSRR, self._bsrr)
+        for reg in (MODER, AFRL, AFRH):
+            self.on_write(reg, self._config)
+
+    def _config(self, off: int, value: int) -> None:
+        self.store_and_tell(off, value, self.config_listeners)
         self.on_write(PUPDR, self._pupdr)
         self.on_read(BSRR, lambda off: 0)
 

@@ -55,6 +55,13 @@ class Octospi(HazardRules, MemoryMappedPaths, Peripheral):
         on_mpu_change = getattr(machine, "on_mpu_change", None)
         if on_mpu_change is not None:
             on_mpu_change(lambda *_: self.reevaluate())
+        # hazard (c): pins leaving their AF, OSPI1EN dropping and kernel clock changes reach the
+        # window at once (docs/simulator-octospi.md "Wiring, clock and enable changes")
+        for source in [getattr(machine, "rcc", None)] + list(getattr(getattr(machine, "_gpio", None), "ports",
+                                                                        {}).values()):
+            listeners = getattr(source, "config_listeners", None)
+            if listeners is not None:
+                listeners.append(self._config_changed)
         self.reset()
 
     # -- reset / helpers -------------------------------------------------------------
@@ -75,9 +82,22 @@ class Octospi(HazardRules, MemoryMappedPaths, Peripheral):
         if self.memsys is not None:
             self.memsys.reset()           # a system reset empties the core's caches too
         self._ctrl_ns = 0.0
+        self._stale = None
         #: bytes moved by memory-mapped commands (False: read, True: written) and the time they took
         self.traffic = {False: 0, True: 0}
         self.traffic_ns = 0.0
+
+    def _config_changed(self) -> None:
+        if self.mapped is None and not (self.enabled and self.fmode == MEMORY_MAPPED):
+            return
+        # most GPIO/RCC writes concern other pins and clocks: look again only when ours changed
+        if self._config_key() != self._seen_config:
+            self.reevaluate()
+
+    def _config_key(self) -> tuple:
+        return self.wiring_problem(), self.clk_hz(), self.clocked(warn=False)
+
+    _seen_config: tuple = ()
 
     def reg(self, off: int) -> int:
         return self.regs.get(off, 0)

@@ -107,7 +107,8 @@ class HazardRules:
             reasons.append("MPU: window is write-back cacheable: dirty lines reach the chip only when evicted or "
                            "cleaned (docs/hardware.md#cortex-m7)")
         if self.prefetch_stale and not isolated:
-            reasons.append("prefetch-stale: read prefetch is kept across writes (docs/hardware.md#memory-mapped)")
+            reasons.append("prefetch-stale: reads are prefetched while NCS stays low, and the switch keeps them "
+                           "across a write (docs/hardware.md#memory-mapped)")
         if clk > part.max_clock_hz:
             notes.append(f"CLK {clk / 1e6:.1f} MHz above the part's {part.max_clock_hz / 1e6:.0f} MHz")
         if self.csht_ns() < part.tcph_ns:
@@ -168,6 +169,7 @@ class HazardRules:
         except UcError:
             return bytes(uc.mem_read(pc & ~1, 2))
 
+    #: hazard (d) switch, see MemoryMappedPaths._prefetch_before_write (off: not confirmed by ST)
     prefetch_stale = False
 
     def _format_problem(self, ph: Phases, kind: str) -> tuple[str | None, int]:

@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from .memsys import DEVICE, STRONGLY_ORDERED, WRITE_BACK, WRITE_BACK_WA, AxiWrite, MemorySystem, policy
-from .octospi_regs import CR, DCR3, DCR4, LPTR, MEMORY_MAPPED, TCEN, TOF, TOIE, WCCR
+from .octospi_regs import CR, DCR3, DCR4, FIFO_SIZE, LPTR, MEMORY_MAPPED, TCEN, TOF, TOIE, WCCR
 from .psram import Burst, cycles_per_byte
 
 log = logging.getLogger("h7psram.sim.octospi")
@@ -47,6 +47,7 @@ class MemoryMappedPaths:
 
     def reevaluate(self) -> None:
         """Pick plain RAM / direct MMIO / burst MMIO (or nothing) for the window."""
+        self._seen_config = self._config_key()
         if not (self.enabled and self.fmode == MEMORY_MAPPED and self.clocked(warn=False)):
             if self.mapped is not None:
                 self._unmap()
@@ -295,8 +296,23 @@ class MemoryMappedPaths:
         gap = 0 if writing and self._burst_writing and burst is not None else CPU_ACCESS_GAP_CYCLES
         idle_ns = self._idle_ns(gap)
         start_ns = self._ctrl_ns + idle_ns
+        if not writing and self._stale is not None:
+            stale_at, stale = self._stale
+            self._stale = None
+            if offset == stale_at:
+                # (d) a sequential read is served from the prefetch buffer filled before the
+                # write: the bytes the chip held then (see _prefetch_before_write)
+                take = stale[:size]
+                self.prefetch_hits += 1
+                self._ctrl_ns = start_ns
+                self._stall_until(start_ns)
+                if len(take) == size:
+                    return bytes(take)
+                return bytes(take) + self._mm_burst(offset + len(take), size - len(take), None)
         cycles0 = 0
         if burst is not None:
+            if writing and not self._burst_writing and self.prefetch_stale:
+                self._prefetch_before_write(burst, idle_ns, lines)
             held = self._held(int(idle_ns / period))
             refresh = mm["refresh"]
             if held and refresh and (burst.ce_low_ns + idle_ns) / period >= refresh + (1 if writing else 4):
@@ -345,8 +361,32 @@ class MemoryMappedPaths:
         self._ctrl_ns = start_ns + spent * period
         self.traffic[writing] += size
         self.traffic_ns += spent * period
+        # the core waits for read data; a posted write only until the controller takes it
+        self._stall_until(start_ns if writing else self._ctrl_ns)
         return bytes(out)
 
+    def _stall_until(self, t_ns: float) -> None:
+        stall = getattr(self.machine, "stall_cycles", None)
+        if stall is None:
+            return
+        wait_ns = t_ns - self._cpu_now_ns()
+        if wait_ns > 0:
+            stall(int(wait_ns * self.machine.cpu_hz // 1_000_000_000) or 1)
+
+    def _prefetch_before_write(self, burst: Burst, idle_ns: float, lines: int) -> None:
+        """Hazard (d), switch `prefetch_stale`: while NCS stays low after a read the controller
+        keeps reading ahead into its FIFO (docs/hardware.md#memory-mapped); when a write follows,
+        the prefetched bytes are kept and a following sequential read gets them, not what the
+        write stored. Source: ST community, STM32U575 OCTOSPI "immediate write after read fails"
+        (content not retrieved; docs/hardware.md#memory-mapped) -- off by default."""
+        mm = self._mm
+        held_ns = idle_ns if not mm["tcen"] or not mm["lptr"] else min(idle_ns, mm["lptr"] * mm["period"])
+        count = min(FIFO_SIZE, int(held_ns / mm["period"]) // cycles_per_byte(lines))
+        if count > 0:
+            self._stale = (self._burst_next, burst.read(count, lines))
+
+    _stale: tuple[int, bytes] | None = None
+    prefetch_hits = 0
     _sent_instruction = False
     _burst_writing = False
     _burst_next = -1

@@ -76,6 +76,14 @@ class RegisterBlock(Peripheral):
             value = (self.regs.get(offset, 0) & ~mask) | (value & mask)
         self.regs[offset] = value & 0xFFFFFFFF
 
+    def store_and_tell(self, offset: int, value: int, listeners) -> None:
+        """store(), then call every listener when the stored value changed (configuration seams)."""
+        before = self.regs.get(offset, 0)
+        self.store(offset, value)
+        if self.regs.get(offset, 0) != before:
+            for cb in listeners:
+                cb()
+
     def get(self, offset: int) -> int:
         return self.regs.get(offset, 0)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .peripheral import RegisterBlock
 
-CR, CFGR, PLLCKSELR, PLLCFGR = 0x00, 0x10, 0x28, 0x2C
+CR, CFGR, CDCFGR1, PLLCKSELR, PLLCFGR = 0x00, 0x10, 0x18, 0x28, 0x2C
 PLL1DIVR, PLL2DIVR, PLL3DIVR = 0x30, 0x38, 0x40
 CDCCIPR, BDCR, CSR = 0x4C, 0x70, 0x74
 AHB3RSTR, AHB1RSTR, AHB2RSTR, AHB4RSTR = 0x7C, 0x80, 0x84, 0x88
@@ -22,6 +22,11 @@ APB3RSTR, APB1LRSTR, APB1HRSTR, APB2RSTR, APB4RSTR = 0x8C, 0x90, 0x94, 0x98, 0x9
 RSR, AHB3ENR, AHB1ENR, AHB2ENR, AHB4ENR = 0xD0, 0xD4, 0xD8, 0xDC, 0xE0
 APB3ENR, APB1LENR, APB1HENR, APB2ENR, APB4ENR = 0xE4, 0xE8, 0xEC, 0xF0, 0xF4
 ALIAS_BASE, ALIAS_END, ALIAS_DELTA = 0x130, 0x170, 0x60
+
+#: registers whose writes change a clock or the AHB3 enables
+CLOCK_CONFIG = (CR, CFGR, CDCFGR1, PLLCKSELR, 0x30, 0x38, 0x40, 0x4C, 0xD4)
+#: CDCFGR1 HPRE / CDCPRE divider codes (CMSIS RCC_CDCFGR1_HPRE_DIVn): 0xxx /1, then 8.. /2 /4 /8 /16 /64 /128 /256 /512
+AHB_DIVIDERS = (2, 4, 8, 16, 64, 128, 256, 512)
 
 # CR: (on bit, ready bit)
 CR_READY = ((0, 2), (7, 8), (12, 13), (16, 17), (24, 25), (26, 27), (28, 29))
@@ -70,6 +75,13 @@ class Rcc(RegisterBlock):
         for reg in (AHB3RSTR, AHB1RSTR, AHB2RSTR, AHB4RSTR, APB3RSTR, APB1LRSTR, APB1HRSTR,
                     APB2RSTR, APB4RSTR):
             self.on_write(reg, self._write_reset_register)
+        #: told after writes that change clocks or the AHB3 enables (the OCTOSPI model re-checks its window)
+        self.config_listeners: list = []
+        for reg in CLOCK_CONFIG:
+            self.on_write(reg, self._write_clock_config)
+
+    def _write_clock_config(self, off: int, value: int) -> None:
+        self.store_and_tell(off, value, self.config_listeners)
 
     def reset(self) -> None:
         bdcr = self.regs.get(BDCR, 0) if hasattr(self, "regs") else 0
@@ -151,12 +163,24 @@ class Rcc(RegisterBlock):
         """
         source = self.octospi_kernel_source()
         if source == "hclk":
-            return int(getattr(board, "hclk_hz", 0) or 0)
+            return self.hclk_hz(board)
         if source == "pll1_q":
             return self.pll_output_hz(1, 16, board)
         if source == "pll2_r":
             return self.pll_output_hz(2, 24, board)
         return 0
+
+    def hclk_hz(self, board: object) -> int:
+        """HCLK: once CFGR.SW selects PLL1, PLL1_P divided by CDCFGR1.CDCPRE and HPRE; before that
+        the board's configured HCLK (models driven at register level skip the clock set-up)."""
+        if self.regs.get(CFGR, 0) & 7 != 3:
+            return int(getattr(board, "hclk_hz", 0) or 0)
+        sysclk = self.pll_output_hz(1, 9, board)
+        d1 = self.regs.get(CDCFGR1, 0)
+        for code in ((d1 >> 8) & 0xF, d1 & 0xF):
+            if code & 8:
+                sysclk //= AHB_DIVIDERS[code & 7]
+        return sysclk
 
     def pll_output_hz(self, n: int, div_shift: int, board: object) -> int:
         """Output of PLL`n` whose divider sits at `div_shift` in PLLnDIVR."""
