@@ -117,6 +117,13 @@ def test_eviction_writes_the_whole_dirty_line() -> None:
     assert ospi.psram.array[0] == 0xA0 and ospi.psram.array[stride] == 0
 
 
+def test_instruction_cache_maintenance_leaves_the_data_cache_alone() -> None:
+    m, ospi = mapped("wbwa")
+    ospi._mm_write(0x440, 4, 0x12345678)
+    m._scs_write(None, 0xE000EF58 - 0xE0000000, 4, 0x90000440)      # ICIMVAU
+    assert ospi.memsys.cache.lookup(0x440).dirty and ospi.psram.array[0x440] == 0
+
+
 def test_invalidate_without_clean_drops_dirty_data_clean_by_set_way_keeps_it() -> None:
     m, ospi = mapped("wbwa")
     ospi._mm_write(0x400, 4, 0xDEADBEEF)

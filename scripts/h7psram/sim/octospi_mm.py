@@ -158,8 +158,8 @@ class MemoryMappedPaths:
         """Machine.cache_op_hook: D-cache maintenance reaches the model; True keeps the
         engine-speed loop shortcut (sim/cache_loops.py) away from window addresses."""
         memsys = self.memsys
-        if memsys is None:
-            return False
+        if memsys is None or not op.startswith("DC"):
+            return False                 # instruction cache and branch predictor: nothing of ours
         by_address = op.endswith(("MVAC", "MVAU"))
         inside = self.window_base <= operand < self.window_base + self.window_size()
         if by_address and not inside:
