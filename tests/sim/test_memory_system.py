@@ -14,6 +14,7 @@ from test_octospi_support import (bring_up, build_stores_program, make_machine, 
                                   set_mpu)
 
 from h7psram.sim.dcache import LINE, SETS
+from h7psram.sim.faults import PsramFaults
 from h7psram.sim.memsys import AxiWrite
 from h7psram.sim.octospi import Octospi
 
@@ -181,6 +182,48 @@ def test_a_lone_store_leaves_with_its_own_width_and_strobes() -> None:
         (0x700, 0b1100, 2, [(0x702, b"\xef\xbe")])]
     ospi._mm_write(0x70C, 4, 0x05060708)                     # completes the double word: leaves at once
     assert [(w.offset, w.strobe, w.width) for w in rec.writes[1:]] == [(0x708, 0xFF, 8)]
+
+
+def narrow_fault_window(attr: str, width: int):
+    m = make_machine(faults=PsramFaults(narrow_write_zero=True))
+    drv = bring_up(m)
+    set_mpu(m, attr)
+    dcache(m, True)
+    drv.memory_mapped()
+    ospi: Octospi = drv.ospi
+    # the AXI size of the store as its instruction would give it (decoded from the PC when firmware runs)
+    ospi.store_width = lambda offset, size: width        # type: ignore[method-assign]
+    ospi.psram.array[0x3F0:0x400] = bytes(range(0x40, 0x50))
+    return m, ospi
+
+
+def test_narrow_write_zero_acts_on_the_axi_write_behind_the_cache() -> None:
+    # a lone 32-bit store to a write-through line: the cache keeps the right bytes (a read
+    # there is a hit), the chip gets the whole double word with 0 in the unstrobed lanes,
+    # and only a read after clean+invalidate sees the damage -- what the boot memtest checks
+    m, ospi = narrow_fault_window("wt", 4)
+    assert ospi._mm_read(0x3F8, 4) == 0x4B4A4948             # line fill
+    ospi._mm_write(0x3F8, 4, 0xC4C3C2C1)
+    assert ospi._mm_read(0x3FC, 4) == 0x4F4E4D4C             # cache hit; the store buffer drained
+    assert ospi._mm_read(0x3F8, 4) == 0xC4C3C2C1             # the store reached the cached line
+    assert ospi.psram.array[0x3F8:0x400] == bytes.fromhex("c1c2c3c400000000")
+    cache_op(m, "DCCIMVAC", 0x900003F8)
+    assert ospi._mm_read(0x3FC, 4) == 0
+    assert ospi.psram.array[0x3F0:0x3F8] == bytes(range(0x40, 0x48))   # the next double word down: untouched
+
+
+@pytest.mark.parametrize("attr, width, chip", [
+    ("nc", 8, "c1c2c3c4d1d2d3d4"),        # STRD: one 64-bit beat, strobes kept
+    ("device", 8, "c1c2c3c4d1d2d3d4"),    # STRD to Device memory: still one instruction, 64 bits
+    ("device", 4, "00000000d1d2d3d4"),    # two STRs to Device memory: two 32-bit writes
+    ("nc", 4, "c1c2c3c4d1d2d3d4"),        # two STRs to Normal memory: merged into one beat
+])
+def test_narrow_write_zero_spares_64_bit_beats(attr: str, width: int, chip: str) -> None:
+    m, ospi = narrow_fault_window(attr, width)
+    ospi._mm_write(0x3F8, 4, 0xC4C3C2C1)
+    ospi._mm_write(0x3FC, 4, 0xD4D3D2D1)
+    ospi.memsys.drain()
+    assert ospi.psram.array[0x3F8:0x400].hex() == chip
 
 
 def test_posted_writes_continue_one_burst_reads_are_isolated() -> None:

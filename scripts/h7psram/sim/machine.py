@@ -46,7 +46,8 @@ FLASH_SIZE_REG = 0x08FFF80C
 UID_REG = 0x08FFF800
 
 MAX_SLICE = 100_000               # bounds the timing error of a slice cut short
-MASKED_SLICE = 2_000              # bounds the delay of cpsie / BASEPRI changes
+MASKED_SLICE = 16                 # bounds the delay of cpsie / BASEPRI changes: firmware that
+                                  # reads a timer after unmasking must find the handler has run
 HANDLER_SLICE = 4_000             # first slice of an exception handler
 CLOCK_SLICE = 2_000               # while the firmware polls a clock register (about 7 us at 280 MHz)
 POLL_SLICE = 200_000              # bounds UART input latency when input may arrive

@@ -131,13 +131,15 @@ class MemorySystem:
         self.stats["axi_reads"] += 1
         return self.target.axi_read(offset, size)
 
-    def store(self, offset: int, data: bytes) -> None:
+    def store(self, offset: int, data: bytes, width: int | None = None) -> None:
+        """A CPU store (or one piece of it); `width` is the AXI size its instruction
+        would have in this double word (default: the piece's own size)."""
         pol = self.policy_at(offset)
         pos = 0
         while pos < len(data):
             here = offset + pos
             take = min(len(data) - pos, 8 - (here & 7))
-            self._store_piece(here, data[pos:pos + take], pol, len(data))
+            self._store_piece(here, data[pos:pos + take], pol, width or len(data))
             pos += take
 
     def _store_piece(self, offset: int, data: bytes, pol: str, width: int) -> None:

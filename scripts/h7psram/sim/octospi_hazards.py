@@ -123,44 +123,36 @@ class HazardRules:
         return []
 
     # -- hazard (a): narrow-write-zero ---------------------------------------------------------
-    def narrow_write_zero(self, offset: int, data: bytes) -> list[tuple[int, bytes]]:
-        """What the chip receives for one CPU store under the `narrow-write-zero` fault.
+    def store_width(self, offset: int, size: int) -> int:
+        """AXI transfer size of the CPU store a `size`-byte piece at `offset` belongs to.
 
         Users reported (STM32H7B0 + APS6404L, STM32H723 + IS66WVS4M8; ST community
         threads, not confirmed by ST; docs/hardware.md#dqse) that with WCCR.DQSE=1
         a memory-mapped write narrower than 64 bits stores 0 in the other bytes of
         its double word, while 64-bit writes are fine: DQS would act as the byte
-        mask of a 64-bit beat. So every AXI write becomes a write of its whole
-        8-byte aligned double word, with 0 in the lanes it does not strobe.
+        mask of a 64-bit beat. `wire_writes` applies that to each AXI write that
+        leaves the store buffer or the cache, so what decides is the width.
 
         The emulator delivers STRD/STM/VSTR.64 word by word and unaligned stores
-        byte by byte; the pieces of one instruction execution that fall into the
-        same double word are put back together first (`sim/store_insn.py`), since
-        the core issues them as one AXI write. Returns (double-word offset,
-        8 bytes) per double word touched.
+        byte by byte; the core issues the bytes of one instruction that fall into
+        one double word as one AXI write (`sim/store_insn.py`). The width of a
+        piece is therefore the number of bytes its instruction stores into the
+        piece's double word (pieces arrive in ascending address order).
         """
         pc = self.machine.uc.reg_read(arm_const.UC_ARM_REG_PC)
-        seen = self._nwz_insn
+        seen = self._insn
         if seen is not None and seen[0] == pc and seen[1] > 0:
-            lanes = seen[2]
-            seen[1] -= len(data)
+            seen[1] -= size
+            start, total = seen[2], seen[3]
         else:
-            total = store_bytes(self._code_at(pc))
-            lanes = {}
-            self._nwz_insn = [pc, (total or len(data)) - len(data), lanes]
-        out = []
-        end = offset + len(data)
+            total = store_bytes(self._code_at(pc)) or size
+            start = offset
+            self._insn = [pc, total - size, offset, total]
         dword = offset & ~7
-        while dword < end:
-            buf = lanes.setdefault(dword, bytearray(8))
-            for i in range(max(offset, dword), min(end, dword + 8)):
-                buf[i - dword] = data[i - offset]
-            out.append((dword, bytes(buf)))
-            dword += 8
-        return out
+        return max(size, min(start + total, dword + 8) - max(start, dword))
 
-    #: [pc, bytes of the instruction still to come, {double word: lanes so far}]
-    _nwz_insn: list | None = None
+    #: [pc, bytes of the instruction still to come, its first offset, its total bytes]
+    _insn: list | None = None
 
     def _code_at(self, pc: int) -> bytes:
         uc = self.machine.uc

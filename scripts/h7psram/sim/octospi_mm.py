@@ -102,7 +102,7 @@ class MemoryMappedPaths:
             "tcen": bool(cr & TCEN), "lptr": self.reg(LPTR),
             "narrow_write_zero": bool(self.write_path_faults()),
         }
-        self._nwz_insn = None
+        self._insn = None
 
     _mm: dict = {}
     mapping_notes: list[str] = []
@@ -199,10 +199,6 @@ class MemoryMappedPaths:
     def _mm_write(self, offset: int, size: int, value: int, *_: Any) -> None:
         offset = self._offset(offset)
         data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
-        if self._mm.get("narrow_write_zero"):
-            for dword, lanes in self.narrow_write_zero(offset, data):
-                self._mm_burst(dword, 8, lanes)
-            return
         if self.mapped is not None and self.mapped[0] == "direct":
             if not self._dqs_ok(offset):
                 return
@@ -211,12 +207,14 @@ class MemoryMappedPaths:
                 for i, b in enumerate(data):
                     psram.store(offset + i, b)
             return
+        # the AXI transfer size matters only to the narrow-write hazard; finding it costs a decode
+        width = self.store_width(offset, size) if self._mm.get("narrow_write_zero") else size
         if self.memsys is None:
             lane = offset & 7
             self.axi_write(AxiWrite(offset & ~7, bytes(lane) + data + bytes(8 - lane - size),
-                                    ((1 << size) - 1) << lane, size))
+                                    ((1 << size) - 1) << lane, width))
             return
-        self.memsys.store(offset, data)
+        self.memsys.store(offset, data, width)
 
     def _dqs_ok(self, offset: int) -> bool:
         if self.reg(WCCR) & (1 << 29):
@@ -247,7 +245,11 @@ class MemoryMappedPaths:
             self._mm_burst(offset, len(data), data)
 
     def wire_writes(self, write: AxiWrite) -> list[tuple[int, bytes]]:
-        """(offset, bytes) the controller writes for one AXI write: the strobed runs."""
+        """(offset, bytes) the controller writes for one AXI write: the strobed runs; under
+        the narrow-write-zero hazard a write narrower than 64 bits writes its whole double
+        word, the lanes it does not strobe as the 0 the bus carries there."""
+        if write.width < 8 and self._mm.get("narrow_write_zero"):
+            return [(write.offset, bytes(write.data[:8]))]
         return write.runs()
 
     # -- the command engine ---------------------------------------------------------------------------

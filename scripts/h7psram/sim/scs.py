@@ -78,10 +78,22 @@ class SysTick:
             # off (MicroPython's ticks_us): COUNTFLAG set by the second read means VAL was
             # read near zero. Read at the slice start instead, VAL could be thousands of
             # counts before the wrap that the next slice's CTRL read then reports, and
-            # ticks_us jumped a millisecond ahead and back.
+            # ticks_us jumped a millisecond ahead and back. Having said 0, the wrap must not
+            # come later than this slice's end, also when the slice stops early.
+            if self._keep_promise not in m.slice_end_hooks:
+                m.slice_end_hooks.append(self._keep_promise)
             return 0
         elapsed = (m.cycles - self.anchor) // self._div()
         return self.rvr - (elapsed % (self.rvr + 1))
+
+    def _keep_promise(self) -> None:
+        """After a slice in which VAL read 0: a slice that stopped early (unicorn does not say
+        where, so it is counted as half) is counted up to the wrap instead, so that time never
+        reads earlier than the 0 already returned (ticks_us went backwards by up to 1 ms)."""
+        m = self.m
+        m.slice_end_hooks.remove(self._keep_promise)
+        if self._event is not None and self._event.at > m.cycles:
+            m.cycles = self._event.at
 
     def _restart(self) -> None:
         if self._event is not None:
