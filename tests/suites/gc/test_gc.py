@@ -9,9 +9,16 @@ index a block (issue 20, docs/gc.md).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from h7psram.twister.raw_repl import Repl
+
+#: operations of the random allocate/free soak: the CI default keeps the simulator run short,
+#: a board can take a much longer one (H7PSRAM_GC_SOAK_OPS=200000)
+SOAK_OPS = int(os.environ.get("H7PSRAM_GC_SOAK_OPS", "1000"))
+SOAK_SEED = int(os.environ.get("H7PSRAM_GC_SOAK_SEED", "20"))
 
 #: the simulator is much slower than the chip; this covers a loaded CI machine
 TIMEOUT = 900
@@ -329,3 +336,181 @@ def test_finalisers_and_weak_references(repl: Repl) -> None:
     assert v["later"] >= 990, f"after dropping the kept ones only {v['later']} of 1000 finalised"
     assert v["closed"] == 100, f"dropped file not closed by its finaliser (size {v['closed']})"
     assert v["opened"] == 0, f"open file flushed without close() (size {v['opened']})"
+
+
+def test_collect_while_interrupts_fire(repl: Repl) -> None:
+    # A soft machine.Timer whose callback allocates, and a hardware timer (pyb.Timer 2) whose
+    # hard callback counts the IRQs that land inside gc.collect() and, every eighth IRQ, hands
+    # work to micropython.schedule (whose function allocates too). The scheduler queue is
+    # shared with the soft timer, so a full queue (RuntimeError) is counted, not fatal. A hard
+    # callback cannot allocate (the heap is locked), so it only counts. The main program
+    # collects over a chain past the first 1.5 MiB of the PSRAM area and churns garbage in
+    # between; `per` holds the hardware IRQs seen across each collection. Everything the
+    # callbacks and the churn make fits one 16-byte block: a larger request scans the heap
+    # from its first free hole (below the ballast) every time, which made an earlier version
+    # of this test cost 1.6 G simulated instructions. No list holds more than the mark stack's
+    # 64 entries (the ballast and the churn are chains of tuples): an overflowing mark stack
+    # makes the collector rescan every marked block, the ballast's 2 MB of content included.
+    out = run(repl,
+        "import machine, micropython, pyb, uctypes\n"
+        "keep = None\n"
+        "while True:\n"
+        "    b = bytearray(16384)\n"
+        "    keep = (keep, b)\n"
+        "    if uctypes.addressof(b) >= PSRAM + (3 << 19):\n"
+        "        break\n"
+        "b = None\n"
+        "ring = [None] * 32\n"
+        "sched = [None] * 32\n"
+        "soft_n = hard_n = hard_in_gc = sched_n = queue_full = 0\n"
+        "pending = in_gc = False\n"
+        "def soft_cb(t):\n"
+        "    global soft_n\n"
+        "    ring[soft_n & 31] = (soft_n, str(soft_n))\n"
+        "    soft_n += 1\n"
+        "def sched_cb(n):\n"
+        "    global sched_n, pending\n"
+        "    sched[sched_n & 31] = (n, str(n))\n"
+        "    sched_n += 1\n"
+        "    pending = False\n"
+        "def hard_cb(t):\n"
+        "    global hard_n, hard_in_gc, pending, queue_full\n"
+        "    hard_n += 1\n"
+        "    if in_gc:\n"
+        "        hard_in_gc += 1\n"
+        "    if not pending and hard_n & 7 == 0:\n"
+        "        try:\n"
+        "            micropython.schedule(sched_cb, hard_n)\n"
+        "            pending = True\n"
+        "        except RuntimeError:\n"
+        "            queue_full += 1\n"
+        "lst = []\n"
+        "per = []\n"
+        "churn = None\n"
+        "soft = machine.Timer(period=1, callback=soft_cb)\n"
+        "hard = pyb.Timer(2, freq=1000, callback=hard_cb)\n"
+        "for i in range(20000):\n"
+        "    lst = [lst]\n"
+        "far = 0\n"
+        "node = lst\n"
+        "while node:\n"
+        "    far += id(node) >= PSRAM + (1 << 20)\n"
+        "    node = node[0]\n"
+        "for r in range(4):\n"
+        "    h0 = hard_n\n"
+        "    in_gc = True\n"
+        "    gc.collect()\n"
+        "    in_gc = False\n"
+        "    per.append(hard_n - h0)\n"
+        "    for k in range(300):\n"
+        "        churn = (churn, r, k)\n"
+        "soft.deinit()\n"
+        "hard.deinit()\n"
+        "churn = None\n"
+        "gc.collect()\n"
+        "scribble()\n"
+        "ringbad = sum(1 for e in ring if e is None or e[1] != str(e[0]) or ring[e[0] & 31] is not e)\n"
+        "schedbad = sum(1 for e in sched[:min(sched_n, 32)] if e is None or "
+        "e[1] != str(e[0]) or e[0] > hard_n or e[0] & 7)\n"
+        "print('soft=%d hard=%d in_gc=%d min_per=%d sched=%d full=%d far=%d depth=%d ringbad=%d schedbad=%d' % "
+        "(soft_n, hard_n, hard_in_gc, min(per), sched_n, queue_full, far, walk(lst), ringbad, schedbad))\n")
+    v = values(out)
+    assert v["far"] > 15000, f"only {v['far']} of 20000 chain nodes lie past the first MiB of the PSRAM"
+    assert v["depth"] == 20000, f"chain of 20000 broken at depth {v['depth']}"
+    assert v["min_per"] > 0 and v["in_gc"] > 0, \
+        f"hardware-timer IRQs did not land inside every gc.collect(): {v['in_gc']} inside, {v['min_per']} in the emptiest"
+    assert v["soft"] >= 32, f"the soft timer's callback ran {v['soft']} times"
+    assert v["sched"] > 4, f"the scheduled callback ran {v['sched']} times"
+    assert v["ringbad"] == 0 and v["schedbad"] == 0, \
+        f"objects allocated by callbacks damaged: {v['ringbad']} + {v['schedbad']}"
+
+
+def test_random_allocate_free_soak(repl: Repl, record_property) -> None:  # type: ignore[no-untyped-def]
+    # SOAK_OPS random operations (fixed seed SOAK_SEED) on 208 slots: make one of six kinds of
+    # object with contents derived from its serial number, or check one and drop it; every 250
+    # operations collect and check every surviving object (the soak's own later allocations
+    # reuse whatever a collection freed, so a wrongly freed object gets overwritten); at the end
+    # collect, scribble and check them all once more. 16 KiB buffers, every eighth dropped,
+    # first leave holes up to 1.5 MiB into the PSRAM area, so objects land in the internal
+    # area, in holes early in the PSRAM area, and past its first MiB. The slots are 13 lists
+    # of 16 and no object holds more than 32 pointers, so the 64-entry mark stack never
+    # overflows (an overflow rescans every marked block, which would dominate the run).
+    out = run(repl,
+        "import random, uctypes\n"
+        f"random.seed({SOAK_SEED})\n"
+        "holes = None\n"
+        "k = 0\n"
+        "while True:\n"
+        "    b = bytearray(16384)\n"
+        "    if k & 7:\n"
+        "        holes = (holes, b)\n"
+        "    k += 1\n"
+        "    if uctypes.addressof(b) >= PSRAM + (3 << 19):\n"
+        "        break\n"
+        "b = None\n"
+        "gc.collect()\n"
+        "objs = [[None] * 16 for _ in range(13)]\n"
+        "meta = [[None] * 16 for _ in range(13)]\n"
+        "def make(kind, v, size):\n"
+        "    if kind == 0:\n"
+        "        return ('%08x' % v).encode() * size\n"
+        "    if kind == 1:\n"
+        "        return list(range(v, v + size))\n"
+        "    if kind == 2:\n"
+        "        return tuple(str(v + j) for j in range(size))\n"
+        "    if kind == 3:\n"
+        "        return {j: v ^ j for j in range(size)}\n"
+        "    if kind == 4:\n"
+        "        node = None\n"
+        "        for j in range(size):\n"
+        "            node = (node, v + j)\n"
+        "        return node\n"
+        "    return ('%x.' % v) * size\n"
+        "SIZES = (1024, 128, 16, 32, 64, 256)\n"
+        "def good(i):\n"
+        "    kind, v, size = meta[i >> 4][i & 15]\n"
+        "    return objs[i >> 4][i & 15] == make(kind, v, size)\n"
+        "peak = checks = errors = frees = allocs = bad = far = 0\n"
+        "def check_all():\n"
+        "    global checks, bad, far\n"
+        "    for i in range(208):\n"
+        "        if meta[i >> 4][i & 15] is not None:\n"
+        "            checks += 1\n"
+        "            far += id(objs[i >> 4][i & 15]) >= PSRAM + (1 << 20)\n"
+        "            if not good(i):\n"
+        "                bad += 1\n"
+        f"for op in range({SOAK_OPS}):\n"
+        "    i = random.getrandbits(16) % 208\n"
+        "    o, m = objs[i >> 4], meta[i >> 4]\n"
+        "    if m[i & 15] is not None and random.getrandbits(1):\n"
+        "        checks += 1\n"
+        "        if not good(i):\n"
+        "            bad += 1\n"
+        "        o[i & 15] = m[i & 15] = None\n"
+        "        frees += 1\n"
+        "    else:\n"
+        "        kind = random.getrandbits(8) % 6\n"
+        "        size = 1 + random.getrandbits(16) % SIZES[kind]\n"
+        "        try:\n"
+        "            o[i & 15] = make(kind, op, size)\n"
+        "            m[i & 15] = (kind, op, size)\n"
+        "            allocs += 1\n"
+        "        except MemoryError:\n"
+        "            errors += 1\n"
+        "            o[i & 15] = m[i & 15] = None\n"
+        "    if op % 250 == 249:\n"
+        "        gc.collect()\n"
+        "        peak = max(peak, gc.mem_alloc())\n"
+        "        check_all()\n"
+        "o = m = None\n"
+        "gc.collect()\n"
+        "scribble()\n"
+        "check_all()\n"
+        "print('allocs=%d frees=%d checks=%d bad=%d errors=%d far=%d peak=%d' % "
+        "(allocs, frees, checks, bad, errors, far, peak))\n")
+    v = values(out)
+    for key, value in v.items():
+        record_property(f"soak_{key}", value)
+    assert v["allocs"] > SOAK_OPS // 3 and v["frees"] > SOAK_OPS // 6, out
+    assert v["far"] > 0, f"no checked object lay past the first MiB of the PSRAM area: {out}"
+    assert v["bad"] == 0, f"{v['bad']} of {v['checks']} object checks found damaged contents"
