@@ -58,6 +58,26 @@ def load_skips(path: Path = SKIP_FILE) -> dict[str, str]:
     return {test: " ".join(reason.split()) for test, reason in skips.items()}
 
 
+def load_slow(path: Path = SKIP_FILE) -> dict[str, tuple[float, str]]:
+    """Test path -> (seconds, reason) for the tests that run alone with a longer timeout."""
+    data = yaml_input.load(path)
+    slow = (data or {}).get("slow", {}) if isinstance(data, dict) else {}
+    if not isinstance(slow, dict):
+        raise InputError(f"{path}: expected a mapping 'slow:' of test path -> seconds and reason")
+    out: dict[str, tuple[float, str]] = {}
+    for test, entry in slow.items():
+        if not isinstance(test, str) or not test.endswith(".py") or test.startswith("/"):
+            raise InputError(f"{path}: {test!r}: a slow test names a test file relative to MicroPython's tests/")
+        seconds = entry.get("seconds") if isinstance(entry, dict) else None
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 3600:
+            raise InputError(f"{path}: {test}: 'seconds' must be a number of seconds, 1..3600")
+        if not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
+            raise InputError(f"{path}: {test}: the reason must be one non-empty line")
+        out[test] = (float(seconds), " ".join(reason.split()))
+    return out
+
+
 @dataclass
 class Group:
     """One run of run-tests.py: a whole directory, or named files of one directory."""
@@ -66,11 +86,25 @@ class Group:
     whole: bool                                 # every test of the directory
     files: list[str] = field(default_factory=list)     # else these
     skipped: list[str] = field(default_factory=list)   # skip-list tests it leaves out
+    slow: list[str] = field(default_factory=list)      # run alone afterwards, with a longer timeout
 
 
 def plan(tests_dir: Path, selection: Sequence[str], skips: dict[str, str],
-         run_skipped: bool = False) -> list[Group]:
+         run_skipped: bool = False, slow: Iterable[str] = ()) -> list[Group]:
     """Groups to run for the directories and files the user named (default: DEFAULT_DIRS)."""
+    groups = _plan(tests_dir, selection, skips, run_skipped)
+    slow = set(slow)
+    for group in groups:
+        if group.whole:
+            group.slow = sorted(t for t in slow if t.rsplit("/", 1)[0] == group.name and t not in group.skipped)
+        else:
+            group.slow = [t for t in group.files if t in slow]
+            group.files = [t for t in group.files if t not in slow]
+    return groups
+
+
+def _plan(tests_dir: Path, selection: Sequence[str], skips: dict[str, str],
+          run_skipped: bool) -> list[Group]:
     groups: dict[str, Group] = {}
     for item in selection or DEFAULT_DIRS:
         path = Path(item) if Path(item).is_absolute() else tests_dir / item
@@ -107,7 +141,7 @@ def _relative(path: Path, tests_dir: Path) -> str:
 def exclude_args(group: Group) -> list[str]:
     """run-tests.py filters that leave the group's skip-list tests out of a directory run."""
     args: list[str] = []
-    for test in group.skipped:
+    for test in group.skipped + (group.slow if group.whole else []):
         args += ["-e", "^" + re.escape(test) + "$"]
     return args
 
@@ -235,6 +269,15 @@ class GroupResult:
     result_dir: Optional[Path] = None
     error: str = ""                        # run-tests.py ended without results
 
+    def add(self, other: "GroupResult") -> None:
+        """Count a run of some of the group's tests (the slow ones) in the group."""
+        self.passed += other.passed
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.seconds += other.seconds
+        if other.error:
+            self.error = "; ".join(e for e in (self.error, other.error) if e)
+
     def line(self) -> str:
         listed = f" + {self.listed} on the skip list" if self.listed else ""
         return (f"{self.name}: {self.passed} passed, {self.skipped} skipped{listed}, "
@@ -247,7 +290,7 @@ def run_group(group: Group, port: str, tests_dir: Path, result_dir: Path,
     """One run of run-tests.py over the port, its output passed on line by line."""
     result = GroupResult(group.name, listed=len(group.skipped), result_dir=result_dir)
     if not group.whole and not group.files:
-        return result                           # everything named is on the skip list
+        return result                           # everything named is on the skip list or slow
     cmd = [sys.executable, "run-tests.py", "-t", f"port:{port}", "-r", str(result_dir)]
     if target_wiring is not None:
         cmd += ["--target-wiring", str(target_wiring)]
@@ -308,13 +351,16 @@ def run(opts: Options, micropython: Path, out: Callable[[str], None] = print) ->
     if not (tests_dir / "run-tests.py").is_file():
         raise InputError(f"{tests_dir}: MicroPython's run-tests.py is missing; run 'west update'")
     skips = load_skips()
-    groups = plan(tests_dir, opts.selection, skips, opts.run_skipped)
+    slow = load_slow()
+    groups = plan(tests_dir, opts.selection, skips, opts.run_skipped, slow)
     for group in groups:
         for test in group.skipped:
             out(f"mpytest: skip {test}: {skips[test]}")
+        for test in group.slow:
+            out(f"mpytest: slow {test}: runs alone, up to {slow[test][0]:.0f} s: {slow[test][1]}")
     if opts.list_only:
         for group in groups:
-            what = "all tests" if group.whole else " ".join(group.files) or "nothing"
+            what = "all tests" if group.whole else " ".join(group.files + group.slow) or "nothing"
             out(f"mpytest: {group.name}: {what}")
         return 0
     wiring = target_wiring_file(opts.board)
@@ -345,6 +391,14 @@ def run(opts: Options, micropython: Path, out: Callable[[str], None] = print) ->
             result_dir.mkdir(parents=True, exist_ok=True)
             result = run_group(group, port, tests_dir, result_dir.resolve(), wiring,
                                opts.test_timeout, out)
+            for test in group.slow:
+                if sim is not None and sim.died():
+                    break
+                alone = Group(group.name, whole=False, files=[test])
+                slow_dir = result_dir / Path(test).stem
+                slow_dir.mkdir(exist_ok=True)
+                result.add(run_group(alone, port, tests_dir, slow_dir.resolve(), wiring,
+                                     max(opts.test_timeout, slow[test][0]), out))
             results.append(result)
             out(f"mpytest: {result.line()}")
             if sim is not None:

@@ -68,6 +68,35 @@ def test_directories_run_whole_and_files_are_grouped_by_directory(tests_dir):
     assert mpytest.plan(tests_dir, ["misc/e.py"], skips, run_skipped=True)[0].files == ["misc/e.py"]
 
 
+def test_slow_tests_leave_their_directory_run_and_run_alone(tests_dir):
+    groups = mpytest.plan(tests_dir, ["extmod", "basics/a.py", "basics/b.py"], {"extmod/c.py": "reason"},
+                          slow=["extmod/d.py", "basics/b.py", "misc/e.py"])
+    assert [(g.name, g.files, g.skipped, g.slow) for g in groups] == [
+        ("extmod", [], ["extmod/c.py"], ["extmod/d.py"]),
+        ("basics", ["basics/a.py"], [], ["basics/b.py"]),
+    ]
+    assert mpytest.exclude_args(groups[0]) == ["-e", r"^extmod/c\.py$", "-e", r"^extmod/d\.py$"]
+    assert mpytest.exclude_args(groups[1]) == []          # named files: the slow one is not among them
+    slow = mpytest.load_slow()
+    assert all(0 < seconds <= 3600 and len(reason) > 20 for seconds, reason in slow.values()), slow
+    assert not set(slow) & set(mpytest.load_skips())
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("slow: [a.py]\n", "expected a mapping 'slow:'"),
+    ("slow:\n  basics/x.py: {seconds: 0, reason: long enough}\n", "'seconds' must be"),
+    ("slow:\n  basics/x.py: {seconds: yes, reason: long enough}\n", "'seconds' must be"),
+    ("slow:\n  basics/x.py: {seconds: 30}\n", "one non-empty line"),
+    ("slow:\n  basics/x: {seconds: 30, reason: why}\n", "relative to MicroPython's tests/"),
+])
+def test_a_bad_slow_entry_is_one_line_naming_the_file(tmp_path, text, problem):
+    bad = tmp_path / "skips.yaml"
+    bad.write_text("skips: {}\n" + text)
+    with pytest.raises(InputError) as err:
+        mpytest.load_slow(bad)
+    assert str(err.value).startswith(f"{bad}: ") and problem in str(err.value)
+
+
 @pytest.mark.parametrize("item, problem", [("nosuch", "no such test directory or file"),
                                            ("basics/a.txt", "no such test directory or file")])
 def test_an_unknown_test_is_unusable_input(tests_dir, item, problem):
