@@ -139,23 +139,12 @@ def dfuse_from_elf(elf: str | Path) -> list[tuple[int, bytes]]:
     address, so initialised data goes where the startup code copies it from;
     segments that touch end to end are merged into one element.
     """
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+    from h7psram import elf_reader
 
-    pieces: list[tuple[int, bytes]] = []
     try:
-        with open(elf, "rb") as fh:
-            ef = ELFFile(fh)
-            for seg in ef.iter_segments():
-                if seg["p_type"] != "PT_LOAD" or seg["p_filesz"] == 0:
-                    continue
-                pieces.append((seg["p_paddr"], seg.data()[: seg["p_filesz"]]))
-    except FileNotFoundError:
-        raise InputError(f"{elf}: no such file") from None
-    except (ELFError, struct.error) as err:
-        raise InputError(f"{elf}: not a readable ELF file ({err})") from None
-    if not pieces:
-        raise InputError(f"{elf}: no PT_LOAD segment with file contents")
+        pieces = elf_reader.load_segments(Path(elf))
+    except elf_reader.BadElf as err:
+        raise InputError(f"{elf}: not a readable ELF file ({err.problem})") from None
     pieces.sort()
     merged: list[tuple[int, bytearray]] = []
     for addr, data in pieces:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from h7psram import elfcheck, gc_dwarf
+from h7psram import elf_reader, gc_dwarf
 from h7psram.errors import as_h7, CheckFailed, InputError, USER_ERRORS
 
 INTERNAL_RAM_KINDS = ("dtcm", "sram")
@@ -198,19 +198,10 @@ class _Elf:
 
 def _load_elf(path: Path) -> _Elf:
     """Read what memcheck needs, or raise InputError naming the file and the problem."""
-    blob = elfcheck.read_arm_elf(path, need_sections=True)
-
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
+    blob = elf_reader.read_arm_elf(path, need_sections=True)
     try:
-        import io
-
-        elf = ELFFile(io.BytesIO(blob))
-        segments = [
-            (s["p_vaddr"], s["p_paddr"], s["p_memsz"]) for s in elf.iter_segments()
-            if s["p_type"] == "PT_LOAD"
-        ]
+        elf = elf_reader.parse(blob)
+        segments = [(s["p_vaddr"], s["p_paddr"], s["p_memsz"]) for s in elf_reader.pt_load(elf)]
         sections = []
         symbols: dict[str, int] = {}
         for sec in elf.iter_sections():
@@ -235,7 +226,7 @@ def _load_elf(path: Path) -> _Elf:
         gc_stack, gc_stack_missing = gc_dwarf.read_gc_stack(elf)
     except InputError:
         raise
-    except (ELFError, struct.error, ValueError, KeyError, IndexError, AssertionError) as e:
+    except elf_reader.CORRUPT as e:
         raise InputError(f"{path}: corrupt or truncated ELF ({e})") from None
     return _Elf(sections, symbols, gc_stack, gc_stack_missing)
 
