@@ -25,7 +25,7 @@ class SimUnderGdb:
         self.proc = subprocess.Popen([sys.executable, "-m", "h7psram.sim", "--board", board, *extra,
                                       "--gdb", "0", str(elf)], stdout=subprocess.DEVNULL,
                                      stderr=self.err.open("w"), env=env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120          # a loaded CI machine starts Python slowly
         while True:
             m = re.search(r"gdb: listening on 127\.0\.0\.1:(\d+)", self.err.read_text())
             if m:
@@ -36,7 +36,9 @@ class SimUnderGdb:
 
     def gdb(self, *commands: str, interrupt_after: float | None = None, timeout: float = 120) -> str:
         assert GDB is not None
-        argv = [GDB, "-nx", "-batch", str(self.elf), "-ex", f"target remote localhost:{self.port}"]
+        # remotetimeout: GDB's 2 s default for a packet's answer is too short on a loaded machine
+        argv = [GDB, "-nx", "-batch", str(self.elf), "-ex", "set remotetimeout 60",
+                "-ex", f"target remote localhost:{self.port}"]
         for c in commands:
             argv += ["-ex", c]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
