@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from h7psram.errors import as_h7, CheckFailed, InputError, USER_ERRORS
+from h7psram.generated_file import write_if_changed
 
 # Outputs that `west build` promises at the top of the build directory.
 FIRMWARE_OUTPUTS = ("firmware.elf", "firmware.bin", "firmware.hex", "firmware.dfu")
@@ -346,17 +347,6 @@ def make_with_build_opts(argv: Sequence[str]) -> int:
 # --- steps CMake calls back into ---------------------------------------------------------------
 
 
-def write_if_changed(path: Path, text: str) -> bool:
-    """Write text unless the file already holds it (keeps make from rebuilding needlessly)."""
-    if path.is_file() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return True
-
-
 def build_config_header(board: str, heap: str, mboot_app: Optional[int] = None) -> str:
     """Build options that C code needs; a change here recompiles everything that includes it.
 
@@ -428,6 +418,7 @@ def generate(board: str, heap: str, gen_dir: Path, mboot: bool = False) -> list[
     if mboot:
         files[gen_dir / "h7psram_mboot.ld"] = mboot_layout.linker_memory(desc)
         files[gen_dir / "h7psram_mboot.mk"] = mboot_make_fragment(lay.app_addr)
+    gen_dir.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
         write_if_changed(path, text)
     return list(files)

@@ -16,6 +16,7 @@ from h7psram.dts.header import c_header
 from h7psram.dts.linker import HEAPS, VARIANTS, linker_script
 from h7psram.dts.memory_maps import region_table, sim_map, to_yaml
 from h7psram.errors import H7Error, InputError
+from h7psram.generated_file import write_if_changed
 
 GENERATORS: dict[str, Callable[[Board, argparse.Namespace], str]] = {
     "linker": lambda board, args: linker_script(board, args.variant, args.heap),
@@ -33,20 +34,6 @@ def generate(kind: str, board_name: str, *, variant: str = "micropython", heap: 
         raise InputError(f"unknown generator '{kind}' (known: {', '.join(GENERATORS)})")
     args = argparse.Namespace(variant=variant, heap=heap)
     return GENERATORS[kind](load_board(board_name), args)
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Leave an unchanged file alone so make/cmake do not rebuild for nothing."""
-    try:
-        if path.read_text() == text:
-            return False
-    except OSError:
-        pass
-    try:
-        path.write_text(text)
-    except OSError as err:
-        raise InputError(f"{path}: cannot write: {err.strerror}") from None
-    return True
 
 
 def parser() -> argparse.ArgumentParser:
