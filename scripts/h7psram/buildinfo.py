@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from h7psram import yaml_input
 from h7psram.errors import InputError
 
 BUILD_INFO = "build_info.yml"
@@ -81,16 +82,10 @@ class RunnersConfig:
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: not found (is {path.parent} a build directory? run 'west build' first)") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
+        data = yaml_input.load(path, missing=f"not found (is {path.parent} a build directory? "
+                                             "run 'west build' first)")
+    except yaml_input.BadYaml as err:
+        where = f" line {err.line}" if err.line else ""
         raise InputError(f"{path}:{where} not valid YAML") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping at the top level")

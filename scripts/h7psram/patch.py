@@ -44,8 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
+from h7psram import yaml_input
 from h7psram.errors import CheckFailed, InputError
 
 # Patch states reported by ``list`` and used to plan apply / clean.
@@ -144,17 +143,10 @@ def load_patch_set(yml: Path | str, base: Path | str | None = None) -> PatchSet:
     base = (Path(base) if base is not None else yml.parent).absolute()
     name = _display(yml)
     try:
-        text = yml.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{name}: file not found") from None
-    except OSError as err:
-        raise InputError(f"{name}: cannot read: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"{name}: cannot read: {err}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise InputError(f"{name}: malformed YAML: {_yaml_problem(err)}") from None
+        doc = yaml_input.load(yml, name=name, missing="file not found")
+    except yaml_input.BadYaml as err:
+        where = f"line {err.line} column {err.column}: " if err.line else ""
+        raise InputError(f"{name}: malformed YAML: {where}{err.problem}") from None
 
     if not isinstance(doc, dict) or "patches" not in doc:
         raise InputError(f"{name}: expected a mapping with a 'patches:' list at the top level")
@@ -251,14 +243,6 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     words = {str: "a string", bool: "true or false", _dt.date: "a date YYYY-MM-DD"}
     return " or ".join(words.get(k, k.__name__) for k in kinds)
-
-
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    if mark is not None:
-        return f"line {mark.line + 1} column {mark.column + 1}: {problem}"
-    return problem
 
 
 def _display(path: Path) -> str:

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
+from h7psram import yaml_input
 from h7psram.errors import InputError
 
 #: sim: the simulator on a pty (this plugin's own); hardware: a board on a serial port;
@@ -119,16 +118,7 @@ class DeviceConfig:
 
 
 def load_hardware_map(path: Path) -> tuple[HardwareEntry, ...]:
-    try:
-        data: Any = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: hardware map not found") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read hardware map: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path}: not valid YAML{where}") from None
+    data: Any = yaml_input.load(path, missing="hardware map not found")
     if not isinstance(data, list):
         raise InputError(f"{path}: a hardware map is a YAML list of devices")
     entries = []
