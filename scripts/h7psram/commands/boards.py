@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import board_list  # noqa: E402
-from h7psram.errors import H7Error  # noqa: E402
+from h7psram import board_list
+from h7psram.errors import H7Error
 
 DESCRIPTION = """\
 List the boards this workspace builds (a devicetree in dts/ and a folder in

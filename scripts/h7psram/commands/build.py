@@ -6,18 +6,13 @@ import argparse
 import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Optional
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import build  # noqa: E402
-from h7psram.errors import as_h7, H7Error, USER_ERRORS  # noqa: E402
+from h7psram import build
+from h7psram.errors import as_h7, H7Error, USER_ERRORS
 
 DESCRIPTION = """\
 Build MicroPython for one of this workspace's boards. The first run
@@ -136,7 +131,8 @@ class Build(WestCommand):
 
     def _workspace(self, dry_run: bool) -> Optional[build.Workspace]:
         try:
-            return build.locate_workspace()
+            # the workspace west runs in, not the one the installed package sits in
+            return build.locate_workspace(Path(self.manifest.topdir))
         except H7Error as err:
             if not dry_run:
                 raise

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import buildinfo  # noqa: E402
-from h7psram.commands.flash import _load_board, _split_passthrough  # noqa: E402
-from h7psram.errors import as_h7, USER_ERRORS  # noqa: E402
-from h7psram.runners import core  # noqa: E402
-from h7psram.runners.gdb import DEFAULT_GDB_PORT  # noqa: E402
+from h7psram import buildinfo
+from h7psram.commands.flash import _load_board, _split_passthrough
+from h7psram.errors import as_h7, USER_ERRORS
+from h7psram.runners import core
+from h7psram.runners.gdb import DEFAULT_GDB_PORT
 
 # Used when runners.yaml names no debug runner (dfu-util, the flash default, cannot debug).
 DEFAULT_DEBUG_RUNNER = "openocd"

@@ -5,18 +5,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import buildinfo  # noqa: E402
-from h7psram.errors import as_h7, H7Error, USER_ERRORS  # noqa: E402
-from h7psram.runners import core  # noqa: E402
+from h7psram import buildinfo
+from h7psram.errors import as_h7, H7Error, USER_ERRORS
+from h7psram.runners import core
 
 DESCRIPTION = """\
 Write the firmware of a build directory to a board. The runner (the tool that

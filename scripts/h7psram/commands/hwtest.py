@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram.errors import as_h7, USER_ERRORS  # noqa: E402
-from h7psram.twister import hwtest  # noqa: E402
+from h7psram.errors import as_h7, USER_ERRORS
+from h7psram.twister import hwtest
 
 DESCRIPTION = """\
 Find every testcase.yaml under the suite root (default: tests/suites of this
@@ -48,4 +42,4 @@ class Hwtest(WestCommand):
             err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
         if code:
-            sys.exit(code)
+            self.die(f"the test run ended with status {code} (summary above)", exit_code=code)

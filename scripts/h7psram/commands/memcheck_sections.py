@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import memcheck  # noqa: E402
-from h7psram.errors import as_h7, USER_ERRORS  # noqa: E402
+from h7psram import memcheck
+from h7psram.errors import as_h7, USER_ERRORS
 
 
 class MemcheckSections(WestCommand):
@@ -44,4 +38,4 @@ cannot be used.""",
             e = as_h7(caught)
             self.die(str(e), exit_code=e.exit_code)
         if code:
-            sys.exit(code)
+            self.die("placement rules broken (report above)", exit_code=code)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import buildinfo, mpytest  # noqa: E402
-from h7psram.errors import H7Error, InputError  # noqa: E402
+from h7psram import buildinfo, mpytest
+from h7psram.errors import H7Error, InputError
 
 DESCRIPTION = f"""\
 Run MicroPython's test suite from the workspace's checkout
@@ -70,11 +65,11 @@ class Mpytest(WestCommand):
                         raise InputError(f"{info.elf}: no such file (run 'west build' first)")
                     opts.images = images + [str(info.elf)]
             opts.result_root = Path(args.result_dir or Path(args.build_dir) / "mpytest")
-            code = mpytest.run(opts, build.locate_workspace().micropython, out=self._say)
+            code = mpytest.run(opts, build.locate_workspace(Path(self.manifest.topdir)).micropython, out=self._say)
         except H7Error as err:
             self.die(str(err), exit_code=err.exit_code)
         if code:
-            sys.exit(code)
+            self.die("a test failed or the device died (summary above)", exit_code=code)
 
     @staticmethod
     def _say(line: str) -> None:

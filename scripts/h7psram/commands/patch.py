@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from west.commands import WestCommand
 
-# west loads this file by path; the package next to it is the one that matches it, even
-# when another checkout's copy is installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import patch as patchlib  # noqa: E402
-from h7psram.errors import as_h7, CheckFailed, USER_ERRORS  # noqa: E402
+from h7psram import patch as patchlib
+from h7psram.errors import as_h7, CheckFailed, USER_ERRORS
 
 _DESCRIPTION = """\
 Manage the patches this workspace makes to its west projects (MicroPython).

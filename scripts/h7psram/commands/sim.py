@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from west.commands import WestCommand
 
-# West loads this file by path; make the package importable even when the
-# workspace's Python package has not been pip-installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from h7psram import buildinfo  # noqa: E402
-from h7psram.errors import as_h7, InputError, USER_ERRORS  # noqa: E402
+from h7psram import buildinfo
+from h7psram.errors import as_h7, InputError, USER_ERRORS
 
 DESCRIPTION = """\
 Run the firmware of a build directory on the simulated board: a Cortex-M7
@@ -95,9 +90,13 @@ class Sim(WestCommand):
             argv += ["--trace-ospi", args.trace_ospi]
         if args.trace_limit is not None:
             argv += ["--trace-limit", str(args.trace_limit)]
-        code = cli.main(argv + images + [elf])
+        try:
+            code = cli.run(argv + images + [elf])
+        except USER_ERRORS as caught:
+            err = as_h7(caught)
+            self.die(str(err), exit_code=err.exit_code)
         if code:
-            sys.exit(code)
+            self.die("the firmware died (report above)", exit_code=code)
 
 
 class SimDecode(WestCommand):
@@ -125,4 +124,4 @@ class SimDecode(WestCommand):
             err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
         if hazards:
-            sys.exit(1)
+            self.die(f"{hazards} hazard(s) in the trace", exit_code=1)

@@ -68,12 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run(argv: Sequence[str] | None = None) -> int:
+    """The exit status of one run; unusable input raises (USER_ERRORS) for the caller to word,
+    as `west sim` does through its `die`."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="sim: %(message)s", stream=sys.stderr)
+    return _run(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _run(args)
+        return run(argv)
     except USER_ERRORS as caught:
         err = as_h7(caught)
         print(f"error: {err}", file=sys.stderr)
