@@ -9,6 +9,7 @@ from west.commands import WestCommand
 
 from h7psram import buildinfo
 from h7psram.errors import as_h7, InputError, USER_ERRORS
+from h7psram.sim_options import add_run_options
 
 DESCRIPTION = """\
 Run the firmware of a build directory on the simulated board: a Cortex-M7
@@ -34,22 +35,7 @@ class Sim(WestCommand):
         parser.add_argument("-d", "--build-dir", default="build", help="build directory (default: build)")
         parser.add_argument("--elf", help="ELF to run instead of the build's")
         parser.add_argument("--board", help="board instead of the build's")
-        io = parser.add_mutually_exclusive_group()
-        io.add_argument("--pty", action="store_true", help="REPL UART on a new pseudo-terminal")
-        io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (default)")
-        parser.add_argument("--fault", action="append", default=[], metavar="F",
-                            help="PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B, narrow-write-zero")
-        parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S simulated seconds")
-        parser.add_argument("--uart", metavar="NAME", help="REPL UART instead of the board's")
-        parser.add_argument("--trace", action="store_true", help="record executed blocks for fault reports")
-        parser.add_argument("--stats", action="store_true", help="print instructions/s at exit")
-        parser.add_argument("--flash-file", metavar="PATH", help="keep the flash contents in PATH between runs")
-        parser.add_argument("--gdb", type=int, metavar="PORT",
-                            help="start halted with a GDB server on localhost:PORT (docs/debugging.md)")
-        parser.add_argument("--trace-ospi", metavar="FILE.vcd",
-                            help="write the OSPI pins as a VCD (PulseView, GTKWave, sigrok; 'west sim-decode')")
-        parser.add_argument("--trace-limit", type=int, metavar="N",
-                            help="stop the OSPI trace after N transactions (default 20000)")
+        add_run_options(parser)
         return parser
 
     def do_run(self, args, unknown_args):  # type: ignore[no-untyped-def]
@@ -69,29 +55,9 @@ class Sim(WestCommand):
         except USER_ERRORS as caught:
             err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)
-        argv = ["--board", board]
-        if args.pty:
-            argv.append("--pty")
-        for fault in args.fault:
-            argv += ["--fault", fault]
-        if args.max_seconds is not None:
-            argv += ["--max-seconds", str(args.max_seconds)]
-        if args.uart:
-            argv += ["--uart", args.uart]
-        if args.trace:
-            argv.append("--trace")
-        if args.stats:
-            argv.append("--stats")
-        if args.flash_file:
-            argv += ["--flash-file", args.flash_file]
-        if args.gdb is not None:
-            argv += ["--gdb", str(args.gdb)]
-        if args.trace_ospi:
-            argv += ["--trace-ospi", args.trace_ospi]
-        if args.trace_limit is not None:
-            argv += ["--trace-limit", str(args.trace_limit)]
+        args.board, args.elf = board, images + [elf]
         try:
-            code = cli.run(argv + images + [elf])
+            code = cli.run(args)
         except USER_ERRORS as caught:
             err = as_h7(caught)
             self.die(str(err), exit_code=err.exit_code)

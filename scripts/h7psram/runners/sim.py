@@ -16,6 +16,7 @@ from pathlib import Path
 
 from h7psram.runners.core import FlashFailed, ToolFailed, register
 from h7psram.runners.gdb import GdbServerRunner
+from h7psram.sim_options import add_start_options, start_argv
 
 
 @register
@@ -28,12 +29,7 @@ class SimRunner(GdbServerRunner):
 
     @classmethod
     def add_options(cls, parser: argparse.ArgumentParser) -> None:
-        uart = parser.add_mutually_exclusive_group()
-        uart.add_argument("--pty", action="store_true", help="put the simulated UART on a new pseudo-terminal")
-        uart.add_argument("--stdio", action="store_true", help="put the simulated UART on this terminal")
-        parser.add_argument("--fault", action="append", default=[], metavar="F",
-                            help="inject a PSRAM fault: absent, wrong-id, bad-kgd, stuck-bit=N, short=A,B, narrow-write-zero")
-        parser.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
+        add_start_options(parser)
         cls.add_debug_options(parser)
 
     def images(self) -> list[Path]:
@@ -47,15 +43,8 @@ class SimRunner(GdbServerRunner):
         return [boot, app]
 
     def command(self, elf: Path | list[Path], *, pty: bool | None = None) -> list[str]:
-        cmd = [sys.executable, "-m", "h7psram.sim", "--board", self.ctx.build.board]
-        if self.options.pty if pty is None else pty:
-            cmd.append("--pty")
-        if self.options.stdio:
-            cmd.append("--stdio")
-        for fault in self.options.fault:
-            cmd += ["--fault", fault]
-        if self.options.max_seconds is not None:
-            cmd += ["--max-seconds", f"{self.options.max_seconds:g}"]
+        cmd = [sys.executable, "-m", "h7psram.sim", "--board", self.ctx.build.board,
+               *start_argv(self.options, pty=pty)]
         images = elf if isinstance(elf, list) else [elf]
         return cmd + self.ctx.tool_args + [str(i) for i in images]
 

@@ -16,70 +16,35 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import as_h7, InputError, USER_ERRORS
+from ..sim_options import ENV_FAULTS, add_run_options
 
 EXIT_DIED = 3
-#: more --fault values, whitespace-separated: reaches a simulator that a build system starts
-#: (`H7PSRAM_SIM_FAULTS=absent west build -t run`, the twister 'custom' device type)
-ENV_FAULTS = "H7PSRAM_SIM_FAULTS"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m h7psram.sim",
                                 description="Run STM32H7A3 firmware on the unicorn-based board simulator.")
     p.add_argument("--board", required=True, help="board name (see h7psram.boards.known_boards())")
-    io = p.add_mutually_exclusive_group()
-    io.add_argument("--pty", action="store_true",
-                    help="REPL UART on a new pseudo-terminal; first stdout line is 'pty: PATH'")
-    io.add_argument("--stdio", action="store_true", help="REPL UART on this terminal (the default)")
-    p.add_argument("--fault", action="append", default=[], metavar="F",
-                   help="PSRAM fault: absent | wrong-id | bad-kgd | stuck-bit=N | short=A,B | narrow-write-zero "
-                        f"(repeatable; ${ENV_FAULTS} adds whitespace-separated ones)")
-    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds of simulated time")
-    p.add_argument("--uart", metavar="NAME", help="UART for the REPL instead of the board's (e.g. USART3)")
-    p.add_argument("--uart-loopback", action="append", default=[], metavar="NAME",
-                   help="wire this UART's TX to its own RX (e.g. USART2 or 2; repeatable), as a jumper "
-                        "on the board would for MicroPython's target-wiring tests")
-    p.add_argument("--cpu-hz", type=int, metavar="HZ", help="core clock for simulated time (default: board sysclk)")
-    p.add_argument("--trace", action="store_true",
-                   help="record the last executed blocks for fault reports (slower)")
-    p.add_argument("--stats", action="store_true", help="print instructions and instructions/s at exit")
-    p.add_argument("--fast-idle", action="store_true",
-                   help="let WFI sleep run ahead of wall-clock time on the pty/terminal too")
-    p.add_argument("--seed", type=int, default=0, help="seed of the RNG model (default 0)")
-    p.add_argument("--flash-file", metavar="PATH",
-                   help="keep the flash contents in PATH: loaded before the ELF if it exists, saved at exit")
-    p.add_argument("--gdb", type=int, metavar="PORT",
-                   help="start halted at reset with a GDB server on localhost:PORT (docs/debugging.md)")
-    p.add_argument("--trace-ospi", metavar="FILE.vcd",
-                   help="write the OSPI pins (NCS, CLK, IO0-IO3) as a VCD for PulseView/GTKWave/sigrok; "
-                        "the PSRAM window runs through the burst model while tracing (docs/debugging.md)")
-    p.add_argument("--trace-limit", type=int, metavar="N",
-                   help="stop the OSPI trace after N transactions (default 20000)")
-    p.add_argument("--psram-exact", action="store_true",
-                   help="model every PSRAM window access (D-cache, store buffer, command timing) even when "
-                        "the configuration is safe: slower, but simulated time includes PSRAM traffic")
+    add_run_options(p)
     p.add_argument("-v", "--verbose", action="store_true", help="also log system resets and other events")
-    p.add_argument("--hold-key", type=float, metavar="S",
-                   help="hold the board's user key from power-on for S simulated seconds "
-                        "(mboot's entry gesture: about 2 s selects its DFU mode)")
     p.add_argument("elf", nargs="+", metavar="ELF",
                    help="firmware ELF(s), loaded as a flasher would, in flashing order "
                         "(e.g. mboot.elf firmware.elf)")
     return p
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """The exit status of one run; unusable input raises (USER_ERRORS) for the caller to word,
-    as `west sim` does through its `die`."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+def run(args: argparse.Namespace) -> int:
+    """The exit status of one run of parsed options (``add_run_options`` plus ``board`` and
+    ``elf``, a list); unusable input raises (USER_ERRORS) for the caller to word, as `west sim`
+    does through its `die`."""
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="sim: %(message)s", stream=sys.stderr)
     return _run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return run(argv)
+        return run(build_parser().parse_args(argv))
     except USER_ERRORS as caught:
         err = as_h7(caught)
         print(f"error: {err}", file=sys.stderr)
