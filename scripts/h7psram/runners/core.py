@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import re
 import shutil
 import signal
@@ -383,10 +382,3 @@ class Runner(ABC):
             detail = result.last_line(r"(?i)diff \d+ address|mismatch at|was 0x[0-9a-f]+ instead")
             extra = f" ({detail})" if detail else ""
             raise VerifyMismatch(f"{self.program}: flash verify mismatch after writing {what}{extra}")
-
-    def env_with_package_path(self) -> dict[str, str]:
-        """The environment with this package importable (for `python -m h7psram...`)."""
-        env = dict(os.environ)
-        pkg_parent = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH", "")) if p)
-        return env

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from h7psram.runners.core import FlashFailed, ToolFailed, register
 from h7psram.runners.gdb import GdbServerRunner
+from h7psram.sim_launch import package_env, sim_command
 from h7psram.sim_options import add_start_options, start_argv
 
 
@@ -43,10 +44,9 @@ class SimRunner(GdbServerRunner):
         return [boot, app]
 
     def command(self, elf: Path | list[Path], *, pty: bool | None = None) -> list[str]:
-        cmd = [sys.executable, "-m", "h7psram.sim", "--board", self.ctx.build.board,
-               *start_argv(self.options, pty=pty)]
         images = elf if isinstance(elf, list) else [elf]
-        return cmd + self.ctx.tool_args + [str(i) for i in images]
+        return sim_command(self.ctx.build.board, images,
+                           [*start_argv(self.options, pty=pty), *self.ctx.tool_args])
 
     def server_command(self, command: str, port: int) -> list[str]:
         images = self.images()
@@ -54,12 +54,12 @@ class SimRunner(GdbServerRunner):
         return cmd[:-len(images)] + ["--gdb", str(port)] + cmd[-len(images):]
 
     def server_env(self) -> dict[str, str] | None:
-        return self.env_with_package_path()
+        return package_env()
 
     def flash(self) -> None:
         self.check_erase()
         self.image()  # only an ELF can run; says so for --hex-file/--bin-file
-        rc = self.run_foreground(self.command(self.images()), env=self.env_with_package_path())
+        rc = self.run_foreground(self.command(self.images()), env=package_env())
         if rc != 0:
             what = "the firmware faulted, report above" if rc == 3 else "see its output above"
             # The simulator's codes are part of west flash's contract for -r sim (2 bad

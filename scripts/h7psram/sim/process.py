@@ -10,28 +10,22 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Sequence
 
 import serial
 
 from ..errors import InputError
-
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
+from ..sim_launch import SimDidNotStart, SimLaunch
 
 class SimProcess:
     def __init__(self, board: str, elf: str | os.PathLike | Sequence[str | os.PathLike], *,
                  faults: Sequence[str] = (), extra_args: Sequence[str] = (),
                  start_timeout: float = 30.0) -> None:
         """``elf``: one image, or several in flashing order (mboot.elf, firmware.elf)."""
-        self.argv = [sys.executable, "-m", "h7psram.sim", "--board", board, "--pty"]
-        for f in faults:
-            self.argv += ["--fault", f]
         images = [elf] if isinstance(elf, (str, os.PathLike)) else list(elf)
-        self.argv += list(extra_args) + [str(e) for e in images]
+        self.launch = SimLaunch(board, images, faults=faults, extra_args=extra_args)
+        self.argv = self.launch.argv
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.serial: serial.Serial | None = None
@@ -40,16 +34,15 @@ class SimProcess:
         self.stderr_text = ""
 
     def start(self) -> "SimProcess":
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, env=env)
-        line = self.proc.stdout.readline().decode(errors="replace").strip()
-        if not line.startswith("pty: "):
+        self.proc = self.launch.start()
+        try:
+            self.pty_path = self.launch.read_pty_line(None)   # as long as the start takes, as before
+        except SimDidNotStart as failed:
+            if failed.status is None:
+                self.proc.kill()
             self.proc.wait(self.start_timeout)
             self.stderr_text = self.proc.stderr.read().decode(errors="replace")
-            raise InputError(f"simulator did not start: {line or self.stderr_text.strip()}")
-        self.pty_path = line[5:]
+            raise InputError(f"simulator did not start: {self.stderr_text.strip() or failed.reason}") from None
         self.serial = serial.Serial(self.pty_path, 115200, timeout=0.05)
         return self
 

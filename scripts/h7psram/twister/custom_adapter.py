@@ -21,7 +21,7 @@ from h7psram.twister.config import DeviceConfig
 from h7psram.twister.device import DeviceAdapter, DeviceImage
 from h7psram.twister.serial_port import FdPort
 from h7psram.sim.cli import ENV_FAULTS
-from h7psram.twister.sim_adapter import package_env
+from h7psram.sim_launch import package_env
 
 
 def run_command(west: str, build_dir: str) -> list[str]:

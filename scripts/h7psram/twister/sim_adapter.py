@@ -7,31 +7,20 @@ opens that tty. Closing the adapter ends the simulator with SIGTERM.
 
 from __future__ import annotations
 
-import os
-import select
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Optional, Sequence
 
 from h7psram.errors import InputError
+from h7psram.sim_launch import SimDidNotStart, SimLaunch, package_env  # noqa: F401 (package_env: for tests)
 from h7psram.twister.config import DeviceConfig
 from h7psram.twister.device import DeviceAdapter, DeviceGoneError, DeviceImage, DeviceTimeoutError
 from h7psram.twister.serial_port import open_port
 
 _PTY_LINE_TIMEOUT_S = 30.0
 _STDERR_TAIL = 8192
-
-
-def package_env() -> dict[str, str]:
-    """The environment with the h7psram package importable, installed or not."""
-    env = dict(os.environ)
-    parent = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (parent, env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 class SimAdapter(DeviceAdapter):
@@ -48,21 +37,27 @@ class SimAdapter(DeviceAdapter):
         self._threads: list[threading.Thread] = []
 
     def command(self) -> list[str]:
+        return self._launch().argv
+
+    def _launch(self) -> SimLaunch:
         assert self.image is not None and self.image.elf is not None
-        argv = [sys.executable, "-m", "h7psram.sim", "--board", self.image.board, "--pty"]
-        for fault in self.faults:
-            argv += ["--fault", fault]
-        return argv + [str(self.image.elf)]
+        return SimLaunch(self.image.board, [self.image.elf], faults=self.faults)
 
     def describe(self) -> str:
         faults = f", faults {','.join(self.faults)}" if self.faults else ""
         return f"simulator ({self.image.board if self.image else '?'}{faults}, {self.pty_path or 'no pty yet'})"
 
     def _start(self) -> bool:
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=package_env(), start_new_session=True)
+        launch = self._launch()
+        self.proc = launch.start(start_new_session=True)
         self._spawn(self._collect_stderr)
-        self.pty_path = self._read_pty_line()
+        try:
+            self.pty_path = launch.read_pty_line(_PTY_LINE_TIMEOUT_S)
+        except SimDidNotStart as failed:
+            if failed.status is None and "within" in failed.reason:
+                raise DeviceTimeoutError(self.failure_context(failed.reason)) from None
+            time.sleep(0.1)  # let the stderr thread collect the reason
+            raise DeviceGoneError(self.failure_context(failed.reason)) from None
         self._spawn(self._drain_stdout)
         self._spawn(self._watch_exit)
         self._attach(open_port(self.pty_path, self.config.baud, keep_queued=True))
@@ -72,31 +67,6 @@ class SimAdapter(DeviceAdapter):
         thread = threading.Thread(target=target, daemon=True, name=f"sim-{target.__name__}")
         thread.start()
         self._threads.append(thread)
-
-    def _read_pty_line(self) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        line = b""
-        deadline = time.monotonic() + _PTY_LINE_TIMEOUT_S
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DeviceTimeoutError(self.failure_context(
-                    f"simulator printed no 'pty:' line within {_PTY_LINE_TIMEOUT_S:.0f} s"))
-            ready, _, _ = select.select([fd], [], [], min(remaining, 0.2))
-            if not ready:
-                continue
-            byte = os.read(fd, 1)
-            if not byte:
-                self.proc.wait(timeout=5)
-                time.sleep(0.1)  # let the stderr thread collect the reason
-                raise DeviceGoneError(self.failure_context(
-                    f"simulator exited with status {self.proc.returncode} before printing its pty"))
-            line += byte
-        text = line.decode(errors="replace").strip()
-        if not text.startswith("pty: "):
-            raise DeviceGoneError(self.failure_context(f"simulator's first line is {text!r}, not 'pty: PATH'"))
-        return text[len("pty: "):]
 
     def _collect_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from h7psram.twister.sim_adapter import package_env
+from h7psram.sim_launch import package_env
 from h7psram.twister.testcase import TestCase
 
 #: statuses that make the whole run fail
