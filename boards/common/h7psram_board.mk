@@ -56,6 +56,7 @@ QSTR_GLOBAL_DEPENDENCIES += $(H7PSRAM_COMMON_DIR)/h7psram_common.h $(H7PSRAM_GEN
 ifneq ($(BUILDING_MBOOT),1)
 SRC_C += \
 	$(H7PSRAM_DRIVER_DIR)/psram.c \
+	$(H7PSRAM_DRIVER_DIR)/psram_bandwidth.c \
 	$(H7PSRAM_DRIVER_DIR)/psram_timing.c \
 	$(H7PSRAM_DRIVER_DIR)/psram_memtest.c \
 	$(H7PSRAM_COMMON_DIR)/h7psram_boot.c \

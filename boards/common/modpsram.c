@@ -6,6 +6,9 @@
 //   psram.memtest(quick=True) -> True on pass, False on failure (details in
 //                                info()["memtest"]); refused while the PSRAM
 //                                holds the GC heap, since the test overwrites it
+//   psram.bandwidth()         -> dict: read, write (bytes/s the CPU measured over
+//                                span bytes), limit (bytes/s 4 lines carry at
+//                                clock: clock / 2), clock (OCTOSPI Hz), span
 //   psram.read(addr, buf)     -> reads len(buf) bytes at addr into buf
 //   psram.write(addr, buf)    -> writes buf at addr
 // addr is an absolute address in the window (0x90000000...) or an offset
@@ -15,6 +18,8 @@
 
 #include "py/runtime.h"
 #include "py/mperrno.h"
+#include "py/mphal.h"
+#include "psram_bandwidth.h"
 #include "psram_board.h"
 #include "h7psram_boot.h"
 
@@ -78,6 +83,30 @@ static mp_obj_t psram_memtest(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(psram_memtest_obj, 0, psram_memtest);
 
+// The last PSRAM_BANDWIDTH_SPAN bytes of the part: the GC hands out its heap
+// from the low end first, so this is the span least likely to hold objects.
+// It may hold some, and that is safe: the driver writes every word back with
+// the value it held, with interrupts masked in between (psram_bandwidth.h).
+static mp_obj_t psram_bandwidth(void) {
+    if (!h7psram_state.mapped) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("PSRAM not mapped"));
+    }
+    psram_bandwidth_t bw;
+    // SystemCoreClock: the core clock CYCCNT counts, as the HAL set it
+    if (!psram_bandwidth_measure((volatile void *)(PSRAM_BASE + PSRAM_SIZE - PSRAM_BANDWIDTH_SPAN),
+                                 PSRAM_BANDWIDTH_SPAN, SystemCoreClock, h7psram_state.info.clk_hz, &bw)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("bad bandwidth span"));
+    }
+    mp_obj_t d = mp_obj_new_dict(5);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_read), mp_obj_new_int_from_uint(bw.read_bps));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_write), mp_obj_new_int_from_uint(bw.write_bps));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_limit), mp_obj_new_int_from_uint(bw.limit_bps));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_clock), mp_obj_new_int_from_uint(bw.clk_hz));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_span), mp_obj_new_int_from_uint(bw.span));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(psram_bandwidth_obj, psram_bandwidth);
+
 // Absolute address of [addr, addr + len) inside the part, or ValueError.
 static uintptr_t window_address(mp_obj_t addr_in, size_t len) {
     if (!h7psram_state.mapped) {
@@ -113,6 +142,7 @@ static const mp_rom_map_elem_t psram_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_psram) },
     { MP_ROM_QSTR(MP_QSTR_info), MP_ROM_PTR(&psram_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_memtest), MP_ROM_PTR(&psram_memtest_obj) },
+    { MP_ROM_QSTR(MP_QSTR_bandwidth), MP_ROM_PTR(&psram_bandwidth_obj) },
     { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&psram_read_obj) },
     { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&psram_write_obj) },
 };

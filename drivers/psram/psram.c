@@ -7,6 +7,7 @@
 
 #include "psram.h"
 #include "psram_board.h"
+#include "psram_cpu.h"
 #include "psram_regs.h"
 #include "psram_timing.h"
 
@@ -43,24 +44,6 @@
 #define OP_QUAD_WRITE 0x38u
 
 #define OSPI_ID_BYTES 8u
-
-static inline void psram_dsb(void) {
-    __asm volatile ("dsb 0xF" ::: "memory");
-}
-
-static inline void psram_isb(void) {
-    __asm volatile ("isb 0xF" ::: "memory");
-}
-
-static inline uint32_t psram_irq_save(void) {
-    uint32_t primask;
-    __asm volatile ("mrs %0, primask\n\tcpsid i" : "=r" (primask) :: "memory");
-    return primask;
-}
-
-static inline void psram_irq_restore(uint32_t primask) {
-    __asm volatile ("msr primask, %0" :: "r" (primask) : "memory");
-}
 
 static void psram_delay_us(uint32_t us) {
     uint32_t loops = psram_timing_delay_loops(us, PSRAM_CPU_MAX_HZ);

@@ -142,8 +142,20 @@
 #define PSRAM_SCB_CCSIDR 0xE000ED80u
 #define PSRAM_SCB_CSSELR 0xE000ED84u
 #define PSRAM_SCB_DCIMVAC 0xE000EF5Cu
+#define PSRAM_SCB_DCCMVAC 0xE000EF68u
 #define PSRAM_SCB_DCCIMVAC 0xE000EF70u
 #define PSRAM_SCB_DCCISW 0xE000EF74u
+
+/* Cycle counter for the bandwidth measurement (Armv7-M ARM C1.8: DEMCR.TRCENA
+ * powers the DWT, DWT_CTRL.CYCCNTENA starts CYCCNT; the Cortex-M7 also needs
+ * the CoreSight lock access register unlocked before DWT_CTRL takes writes). */
+#define PSRAM_DEMCR 0xE000EDFCu
+#define PSRAM_DEMCR_TRCENA (1u << 24)
+#define PSRAM_DWT_CTRL 0xE0001000u
+#define PSRAM_DWT_CTRL_CYCCNTENA (1u << 0)
+#define PSRAM_DWT_CYCCNT 0xE0001004u
+#define PSRAM_DWT_LAR 0xE0001FB0u
+#define PSRAM_DWT_LAR_UNLOCK 0xC5ACCE55u
 
 #define PSRAM_MPU_CTRL 0xE000ED94u
 #define PSRAM_MPU_RNR 0xE000ED98u

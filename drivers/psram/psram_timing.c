@@ -171,3 +171,15 @@ uint32_t psram_timing_delay_loops(uint32_t us, uint32_t cpu_hz) {
     }
     return (uint32_t)loops;
 }
+
+uint32_t psram_timing_bus_limit(uint32_t clk_hz) {
+    return (uint32_t)((uint64_t)clk_hz * 4u / 8u);
+}
+
+uint32_t psram_timing_bytes_per_s(uint32_t bytes, uint32_t cycles, uint32_t cpu_hz) {
+    if (cycles == 0u) {
+        return 0xFFFFFFFFu;
+    }
+    uint64_t rate = (uint64_t)bytes * cpu_hz / cycles;
+    return rate > 0xFFFFFFFFull ? 0xFFFFFFFFu : (uint32_t)rate;
+}

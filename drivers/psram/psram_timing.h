@@ -62,4 +62,13 @@ uint32_t psram_timing_mpu_rbar(uint32_t base, uint32_t region);
  * iteration costs at least one cycle of a CPU running at most at cpu_hz. */
 uint32_t psram_timing_delay_loops(uint32_t us, uint32_t cpu_hz);
 
+/* Bytes per second the bus can carry at clk_hz: 4 data lines, one bit each
+ * per CLK, single data rate, so clk_hz * 4 / 8. */
+uint32_t psram_timing_bus_limit(uint32_t clk_hz);
+
+/* bytes moved in `cycles` CPU cycles at cpu_hz, as bytes per second; a
+ * transfer too short to count (0 cycles) or too fast for 32 bits saturates at
+ * UINT32_MAX. */
+uint32_t psram_timing_bytes_per_s(uint32_t bytes, uint32_t cycles, uint32_t cpu_hz);
+
 #endif /* PSRAM_TIMING_H */

@@ -52,6 +52,10 @@ def build_host_lib(out: Path) -> Optional[ctypes.CDLL]:
     lib.psram_timing_mpu_rbar.restype = u32
     lib.psram_timing_delay_loops.argtypes = [u32, u32]
     lib.psram_timing_delay_loops.restype = u32
+    lib.psram_timing_bus_limit.argtypes = [u32]
+    lib.psram_timing_bus_limit.restype = u32
+    lib.psram_timing_bytes_per_s.argtypes = [u32, u32, u32]
+    lib.psram_timing_bytes_per_s.restype = u32
     lib.psram_memtest_run.argtypes = [ctypes.c_void_p, ctypes.c_size_t, u32, SYNC_FN,
                                       ctypes.c_void_p, ctypes.POINTER(MemtestResult)]
     lib.psram_memtest_run.restype = u32

@@ -84,7 +84,8 @@ def test_board_name_string_in_image(images, board):
 def test_driver_exports_only_prefixed_symbols(images):
     """No global symbol of the driver may collide with MicroPython or the HAL."""
     objs = sorted(images[BOARDS[0]].parent.glob("CMakeFiles/*/**/psram*.c.obj"))
-    assert {o.name for o in objs} == {"psram.c.obj", "psram_timing.c.obj", "psram_memtest.c.obj"}
+    assert {o.name for o in objs} == {"psram.c.obj", "psram_timing.c.obj", "psram_memtest.c.obj",
+                                      "psram_bandwidth.c.obj"}
     for obj in objs:
         with open(obj, "rb") as f:
             for sec in ELFFile(f).iter_sections():

@@ -78,8 +78,9 @@ def test_narrow_write_zero_is_caught_by_the_store_width_test(elves, board, image
 def test_store_width_test_passes_without_the_fault(tmp_path):
     # the same quick memtest, store widths included, on the fault-free window
     elf = build_selftest("devebox_h7a3", tmp_path, ["SELFTEST_QUICK_MEMTEST"])
-    m, lines = run("devebox_h7a3", elf, "memtest")
-    assert lines[1:] == [EID, "spiram memtest pass"]
+    m, lines = run("devebox_h7a3", elf, " MB/s\r\n")
+    assert lines[1:3] == [EID, "spiram memtest pass"]
+    assert lines[3].startswith("spiram bandwidth read ") and len(lines) == 4
     assert m.peripherals["OCTOSPI1"].mapped[0] == "ram"
 
 
@@ -108,8 +109,9 @@ def test_warm_restart_and_deinit_reinit(tmp_path):
     # psram_init() with the chip left in QPI and the controller memory-mapped
     # (needs the 4-line reset), then psram_deinit() (abort, 0xF5) and init again
     elf = build_selftest("weact_mini_h7a3", tmp_path, ["SELFTEST_REINIT", "SELFTEST_QUICK_MEMTEST"])
-    _, lines = run("weact_mini_h7a3", elf, "spiram reinit", seconds=2.0)
-    assert lines[1:] == [EID, "spiram memtest pass", "spiram warm restart pass", "spiram reinit pass"]
+    _, lines = run("weact_mini_h7a3", elf, " MB/s\r\n", seconds=2.0)
+    assert lines[1:5] == [EID, "spiram memtest pass", "spiram warm restart pass", "spiram reinit pass"]
+    assert lines[5].startswith("spiram bandwidth read ")
 
 
 @pytest.mark.parametrize("board,part_tcem,part_tcph", [("devebox_h7a3", 8000, 50),

@@ -149,3 +149,17 @@ def test_delay_loops_never_short(psramlib):
     assert psramlib.psram_timing_delay_loops(150, 280_000_000) == 42_000
     assert psramlib.psram_timing_delay_loops(1, 1_000_001) == 2   # rounded up
     assert psramlib.psram_timing_delay_loops(0xFFFFFFFF, 280_000_000) == 0xFFFFFFFF
+
+
+def test_bus_limit_is_four_bits_per_clock(psramlib):
+    assert psramlib.psram_timing_bus_limit(70_000_000) == 35_000_000
+    assert psramlib.psram_timing_bus_limit(133_000_000) == 66_500_000
+    assert psramlib.psram_timing_bus_limit(0xFFFFFFFF) == 0xFFFFFFFF // 2   # no 32-bit overflow
+
+
+def test_bytes_per_second_from_cycles(psramlib):
+    # 64 KiB in 1 ms of a 280 MHz core
+    assert psramlib.psram_timing_bytes_per_s(65536, 280_000, 280_000_000) == 65_536_000
+    assert psramlib.psram_timing_bytes_per_s(65536, 3, 280_000_000) == 0xFFFFFFFF   # saturates
+    assert psramlib.psram_timing_bytes_per_s(65536, 0, 280_000_000) == 0xFFFFFFFF   # too short to count
+    assert psramlib.psram_timing_bytes_per_s(1, 280_000_001, 280_000_000) == 0     # rounds down

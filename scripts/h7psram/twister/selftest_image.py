@@ -12,8 +12,9 @@ from pathlib import Path
 from h7psram.selftest_build import build_selftest
 from h7psram.twister.device import DeviceImage
 
-#: every run of the self-test ends with one of these lines (docs/architecture.md)
-SELFTEST_LAST_LINE = (r"^(spiram memtest pass|spiram \w+ fail, address|spiram not found|spiram wrong id"
+#: every run of the self-test ends with one of these lines (docs/selftest.md): a pass with the
+#: bandwidth line after `spiram memtest pass`
+SELFTEST_LAST_LINE = (r"^(spiram bandwidth read|spiram \w+ fail, address|spiram not found|spiram wrong id"
                       r"|spiram init fail|selftest clock fail)")
 SELFTEST_FIRST_LINE = r"^psram selftest "
 #: the full 8 MiB memtest is quick on the chip, but takes tens of seconds in the simulator

@@ -49,3 +49,30 @@ def test_raw_write_and_read_round_trip(repl: Repl) -> None:
 def test_access_outside_the_part_is_a_value_error(repl: Repl) -> None:
     with pytest.raises(ValueError, match="outside the PSRAM"):
         repl.exec("import psram\npsram.read(0x907FFFF0, bytearray(32))")
+
+
+def test_bandwidth_reports_the_bus_limit_of_the_programmed_clock(repl: Repl) -> None:
+    # the figures themselves are bus figures only on a board or the simulator's full model
+    # (--psram-exact); on its plain-RAM path they are CPU speed (docs/driver.md)
+    out = repl.eval("(lambda p: (p.bandwidth(), p.info()['clock']))(__import__('psram'))")
+    bw, clock = out
+    assert set(bw) == {"read", "write", "limit", "clock", "span"}, bw
+    assert bw["clock"] == clock and bw["limit"] == clock // 2, (bw, clock)
+    assert bw["span"] == 64 * 1024
+    assert bw["read"] > 0 and bw["write"] > 0
+
+
+def test_bandwidth_keeps_the_contents_of_its_span(repl: Repl) -> None:
+    # the span is the top 64 KiB of the part, inside the GC heap: whatever it holds (objects, or
+    # what the boot memtest left in free memory) must read the same after the measurement
+    out = repl.exec(
+        "import psram\n"
+        "i = psram.info()\n"
+        "top = i['base'] + i['size'] - 65536\n"
+        "before = bytearray(65536)\n"
+        "after = bytearray(65536)\n"
+        "psram.read(top, before)\n"
+        "psram.bandwidth()\n"
+        "psram.read(top, after)\n"
+        "print(before == after, len(set(before)) > 1)\n")
+    assert out.split() == ["True", "True"], out
