@@ -137,7 +137,7 @@ def test_selftest_suite_through_the_hardware_adapter(selftest_elf: Path, sim_on_
     done = _pytest(str(SUITES / "selftest" / "test_selftest.py"), "--device-type=hardware",
                    f"--device-serial={sim.path}", "--no-flash", f"--platform={BOARD}")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert "4 passed" in done.stdout
 
 
 def test_failing_expectation_shows_the_device_output(selftest_elf: Path, sim_on_pty) -> None:  # type: ignore[no-untyped-def]
@@ -147,7 +147,7 @@ def test_failing_expectation_shows_the_device_output(selftest_elf: Path, sim_on_
     done = _pytest(str(SUITES / "selftest" / "test_selftest.py"), "--device-type=hardware",
                    f"--device-serial={sim.path}", "--no-flash", f"--platform={BOARD}", "--tb=short")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "2 failed, 1 passed" in done.stdout
+    assert "3 failed, 1 passed" in done.stdout
     assert f"device output (hardware ({sim.path}))" in done.stdout
     assert "| spiram not found, id ff ff ff ff ff ff ff ff" in done.stdout
 
