@@ -50,12 +50,16 @@ def load_skips(path: Path = SKIP_FILE) -> dict[str, str]:
     skips = (data or {}).get("skips") if isinstance(data, dict) else None
     if not isinstance(skips, dict):
         raise InputError(f"{path}: expected a mapping 'skips:' of test path -> reason")
-    for test, reason in skips.items():
-        if not isinstance(test, str) or not test.endswith(".py") or test.startswith("/"):
-            raise InputError(f"{path}: {test!r}: a skip names a test file relative to MicroPython's tests/")
-        if not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
-            raise InputError(f"{path}: {test}: the reason must be one non-empty line")
-    return {test: " ".join(reason.split()) for test, reason in skips.items()}
+    return {test: _reason(path, test, reason, "a skip") for test, reason in skips.items()}
+
+
+def _reason(path: Path, test: object, reason: object, what: str) -> str:
+    """The entry's reason on one line, after checking that `test` names a test file."""
+    if not isinstance(test, str) or not test.endswith(".py") or test.startswith("/"):
+        raise InputError(f"{path}: {test!r}: {what} names a test file relative to MicroPython's tests/")
+    if not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
+        raise InputError(f"{path}: {test}: the reason must be one non-empty line")
+    return " ".join(reason.split())
 
 
 def load_slow(path: Path = SKIP_FILE) -> dict[str, tuple[float, str]]:
@@ -66,15 +70,12 @@ def load_slow(path: Path = SKIP_FILE) -> dict[str, tuple[float, str]]:
         raise InputError(f"{path}: expected a mapping 'slow:' of test path -> seconds and reason")
     out: dict[str, tuple[float, str]] = {}
     for test, entry in slow.items():
-        if not isinstance(test, str) or not test.endswith(".py") or test.startswith("/"):
-            raise InputError(f"{path}: {test!r}: a slow test names a test file relative to MicroPython's tests/")
-        seconds = entry.get("seconds") if isinstance(entry, dict) else None
-        reason = entry.get("reason") if isinstance(entry, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        reason = _reason(path, test, entry.get("reason"), "a slow test")
+        seconds = entry.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 3600:
             raise InputError(f"{path}: {test}: 'seconds' must be a number of seconds, 1..3600")
-        if not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
-            raise InputError(f"{path}: {test}: the reason must be one non-empty line")
-        out[test] = (float(seconds), " ".join(reason.split()))
+        out[test] = (float(seconds), reason)
     return out
 
 
