@@ -131,16 +131,30 @@ class Pll:
 
 @dataclass(frozen=True)
 class MmioBlock:
-    """A peripheral register block or memory window, for the simulator map."""
+    """A peripheral register block or memory window of a /soc node (what the simulator attaches)."""
     name: str                    # "USART1", "OCTOSPI1", "OCTOSPI1_MM", ...
     base: int
     size: int
     compatible: str
     irq: int | None = None       # NVIC interrupt number, when the block has one
+    # additions for the simulator's models
+    irqs: tuple[tuple[str | None, int], ...] = ()   # every interrupt: (interrupt-names entry, number)
+    reg_index: int = 0           # which reg entry of its node (1: a memory window such as ospi_mm)
+    # the node's binding-declared properties; a phandle becomes the target's name, a
+    # phandle-array entry (name, target name, cells), e.g. dmas -> ("tx", "DMAMUX1", {"request": 38})
+    props: dict = field(default_factory=dict, compare=False)
 
     @property
     def end(self) -> int:
         return self.base + self.size
+
+    def irq_named(self, *names: str) -> int | None:
+        """The first interrupt whose name is one of `names`, else the node's first one."""
+        for want in names:
+            for name, number in self.irqs:
+                if name == want:
+                    return number
+        return self.irq
 
 
 @dataclass(frozen=True)
@@ -514,12 +528,31 @@ class _BoardReader:
                 continue
             if not _dt_label(node):
                 raise _TreeProblem(f"{node.path} has registers but no label")
-            irq = node.interrupts[0].data["irq"] if node.interrupts else None
+            irqs = tuple((i.name, i.data["irq"]) for i in node.interrupts)
+            props = {k: _plain_value(p) for k, p in node.props.items() if k not in _STANDARD_PROPS}
             for index, reg in enumerate(node.regs):
                 name = _dt_label(node).upper()
                 if index:
                     # a second reg entry is a memory window ("ospi_mm" -> OCTOSPI1_MM)
                     name += "_" + (reg.name or str(index)).upper().split("_")[-1]
                 blocks.append(MmioBlock(name, reg.addr, reg.size, node.compats[0],
-                                        None if index else irq))
+                                        None if index or not irqs else irqs[0][1],
+                                        () if index else irqs, index, props))
         return sorted(blocks, key=lambda b: b.base)
+
+
+# Properties MmioBlock already carries in its own fields.
+_STANDARD_PROPS = {"compatible", "reg", "reg-names", "status", "interrupts", "interrupt-names"}
+
+
+def _plain_value(prop: edtlib.Property):
+    """A property value without edtlib objects (a Board is deep-copied and compared)."""
+    def name(node):
+        return (_dt_label(node) or node.path).upper()
+    if prop.type == "phandle":
+        return name(prop.val)
+    if prop.type in ("phandles", "path"):
+        return tuple(name(n) for n in prop.val) if prop.type == "phandles" else name(prop.val)
+    if prop.type == "phandle-array":
+        return tuple((e.name, name(e.controller), dict(e.data)) for e in prop.val if e is not None)
+    return prop.val

@@ -106,7 +106,7 @@ def test_command_unknown_board():
 def test_command_broken_tree(tree):
     board = tree / "weact_mini_h7a3.dts"
     edit(board, "&octospi1 {", "&octospi1 {{")
-    result = run_gen("simmap", "--board", "weact_mini_h7a3", dts_dir=tree)
+    result = run_gen("regions", "--board", "weact_mini_h7a3", dts_dir=tree)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and str(board) in result.stderr
 

@@ -28,7 +28,6 @@ OUTPUTS = [
     ("linker", "selftest", "split", "selftest.ld"),
     ("header", "micropython", "split", "psram_board.h"),
     ("regions", "micropython", "split", "regions.yaml"),
-    ("simmap", "micropython", "split", "simmap.yaml"),
 ]
 
 CASES = [pytest.param(board, *out, id=f"{board}/{out[3]}") for board in BOARDS for out in OUTPUTS]

@@ -1,4 +1,4 @@
-"""Command line: python -m h7psram.dts.gen {linker,header,regions,simmap} --board B [-o FILE]
+"""Command line: python -m h7psram.dts.gen {linker,header,regions} --board B [-o FILE]
 
 Writes one generated file for one board (stdout without -o). Errors are one
 line on stderr with exit code 2 (H7Error.exit_code), never a traceback.
@@ -14,7 +14,7 @@ from typing import Callable
 from h7psram.boards import Board, load_board
 from h7psram.dts.header import c_header
 from h7psram.dts.linker import HEAPS, VARIANTS, linker_script
-from h7psram.dts.memory_maps import region_table, sim_map, to_yaml
+from h7psram.dts.memory_maps import region_table, to_yaml
 from h7psram.errors import H7Error, InputError
 from h7psram.generated_file import write_if_changed
 
@@ -23,8 +23,6 @@ GENERATORS: dict[str, Callable[[Board, argparse.Namespace], str]] = {
     "header": lambda board, args: c_header(board),
     "regions": lambda board, args: to_yaml(
         region_table(board), f"memory regions of {board.name}, generated from {board.dts_path.name}"),
-    "simmap": lambda board, args: to_yaml(
-        sim_map(board), f"simulator memory map of {board.name}, generated from {board.dts_path.name}"),
 }
 
 

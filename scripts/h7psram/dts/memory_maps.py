@@ -1,7 +1,7 @@
-"""Region table (for memcheck and people) and simulator memory map, as YAML.
+"""Region table (for memcheck and people), as YAML.
 
-Both are plain data derived from the Board; addresses are written in hex so
-the files can be read next to a datasheet. yaml.safe_load reads them back
+Plain data derived from the Board; addresses are written in hex so
+the file can be read next to a datasheet. yaml.safe_load reads them back
 (YAML 1.1 resolves 0x... to integers).
 """
 
@@ -20,24 +20,6 @@ def region_table(board: Board) -> dict[str, Any]:
         "regions": [_region(r) for r in board.regions],
         "flash_partitions": [_region(board.storage)],
         "psram_window": _block(board.mmio_block("OCTOSPI1_MM")),
-    }
-
-
-def sim_map(board: Board) -> dict[str, Any]:
-    return {
-        "board": board.name,
-        "source": board.dts_path.name,
-        "cpu": "cortex-m7",
-        "memories": [_region(r) for r in board.regions],
-        "peripherals": [_block(b) for b in board.mmio],
-        "repl_uart": {
-            "name": board.repl_uart,
-            "base": board.repl_uart_base,
-            "irq": board.mmio_block(board.repl_uart).irq,
-            "baudrate": board.repl_baudrate,
-        },
-        "clocks": {"hse_hz": board.hse_hz, "sysclk_hz": board.sysclk_hz, "hclk_hz": board.hclk_hz,
-                   **{f"{bus.lower()}_hz": hz for bus, hz in board.apb_hz.items()}},
     }
 
 
