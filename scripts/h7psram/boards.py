@@ -15,10 +15,13 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from devicetree import dtlib, edtlib
-
+from h7psram import board_cache
 from h7psram.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from devicetree import edtlib
 
 # Where the tree lives when the package runs from the workspace checkout;
 # H7PSRAM_DTS_DIR points elsewhere (a copy, or a test's scratch tree).
@@ -247,6 +250,19 @@ def _tree_stamp(path: Path) -> tuple:
 
 @functools.lru_cache(maxsize=16)
 def _load_cached(path: Path, stamp: tuple) -> Board:
+    # Between processes the parsed board is kept on disk, keyed on the contents of the files
+    # (board_cache.py): a hit spares the parse and importing edtlib and PyYAML.
+    entry = board_cache.entry_path(path, Path(__file__))
+    board = board_cache.load(entry)
+    if isinstance(board, Board) and board.dts_path == path:
+        return board
+    board = _parse(path)
+    board_cache.store(entry, board)
+    return board
+
+
+def _parse(path: Path) -> Board:
+    from devicetree import dtlib, edtlib
     try:
         edt = edtlib.EDT(str(path), [str(path.parent / "bindings")],
                          warn_reg_unit_address_mismatch=False)

@@ -108,18 +108,35 @@ def parts_from_bindings(bindings_dir: Path | None = None) -> dict[str, PsramPart
     return parts
 
 
-PARTS: dict[str, PsramPart] = parts_from_bindings()
+_parts: dict[str, PsramPart] | None = None
+
+
+def known_parts() -> dict[str, PsramPart]:
+    """Every part the bindings describe (also the module attribute PARTS), read on first use: a
+    board's own part comes from its devicetree (part_for_board), so a plain boot never parses
+    the bindings' YAML."""
+    global _parts
+    if _parts is None:
+        _parts = parts_from_bindings()
+    return _parts
+
+
+def __getattr__(name: str):
+    if name == "PARTS":
+        return known_parts()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def find_part(name: str) -> PsramPart:
     """The part whose name starts `name`, or that `name` starts ("LY68L6400SLIT" -> LY68L6400)."""
+    parts = known_parts()
     key = name.upper()
-    if key in PARTS:
-        return PARTS[key]
-    for part_name, part in PARTS.items():
+    if key in parts:
+        return parts[key]
+    for part_name, part in parts.items():
         if key.startswith(part_name) or part_name.startswith(key):
             return part
-    raise InputError(f"psram part {name!r} is not modelled; known parts: {', '.join(PARTS)}")
+    raise InputError(f"psram part {name!r} is not modelled; known parts: {', '.join(parts)}")
 
 
 def part_for_board(psram: object) -> PsramPart:
