@@ -154,6 +154,46 @@ def test_lockup_ends_the_run_with_a_fault_report(firmware, tmp_path):
     assert "pc 0x08100000" in res.stderr and "Traceback" not in res.stderr
 
 
+# Runs the command line in-process and lists what it imported that a plain run does not need.
+IMPORTS_PROBE = """
+import sys
+from h7psram.sim.cli import main
+status = main(sys.argv[1:])
+extra = sorted(m for m in sys.modules if m.split(".")[0] in ("yaml", "elftools", "devicetree")
+               or m.startswith(("h7psram.twister", "h7psram.sim.gdbstub", "h7psram.sim.ospi_trace")))
+print("extra imports:", " ".join(extra), file=sys.stderr)
+sys.exit(status)
+"""
+
+
+def test_a_plain_run_imports_no_yaml_pyelftools_or_devicetree(firmware, tmp_path):
+    """Start-up time: the board comes from the cache after the first run, the ELF's segments are
+    read without pyelftools, and nothing optional (twister, GDB server, VCD) is loaded."""
+    env = dict(sim_env(), H7PSRAM_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-c", IMPORTS_PROBE, "--board", BOARD, "--max-seconds", "0.01",
+            str(firmware("hello"))]
+    results = [subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60,
+                              stdin=subprocess.DEVNULL) for _ in range(2)]
+    for res in results:
+        assert res.returncode == 0, res.stderr
+        assert "hello from usart1" in res.stdout
+    assert "devicetree" in results[0].stderr            # the first run parsed the tree
+    assert results[1].stderr.strip().endswith("extra imports:"), results[1].stderr
+
+
+def test_segments_match_pyelftools(firmware):
+    """The loader reads the program headers itself: the same bytes at the same addresses."""
+    from elftools.elf.elffile import ELFFile
+
+    from h7psram.sim.elf_loader import load_segments
+
+    elf = firmware("hello")
+    with open(elf, "rb") as f:
+        expected = [(s["p_paddr"], s.data()) for s in ELFFile(f).iter_segments()
+                    if s["p_type"] == "PT_LOAD" and s["p_filesz"]]
+    assert load_segments(str(elf)) == expected and expected
+
+
 @pytest.fixture(scope="module")
 def west_workspace(tmp_path_factory) -> Path:
     """A minimal west workspace whose manifest repository carries this package's commands."""
