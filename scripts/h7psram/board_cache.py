@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +76,11 @@ def _library_stamp() -> bytes:
     return b"\n".join(stamp)
 
 
-def entry_path(board_file: Path, reader_source: Path) -> Path | None:
-    """Where the Board parsed from ``board_file`` by the code in ``reader_source`` is kept, or
-    None when it cannot be kept."""
-    folder = cache_dir()
+def tree_key(board_file: Path, reader_source: Path) -> str | None:
+    """A digest of everything the Board parsed from ``board_file`` by the code in
+    ``reader_source`` depends on; None when a file of the tree cannot be read."""
     files = _tree_files(board_file)
-    if folder is None or files is None:
+    if files is None:
         return None
     key = hashlib.sha256(_FORMAT)
     try:
@@ -94,12 +91,22 @@ def entry_path(board_file: Path, reader_source: Path) -> Path | None:
     except OSError:
         return None
     key.update(_library_stamp())
-    return folder / f"{board_file.stem}-{key.hexdigest()[:32]}.pickle"
+    return key.hexdigest()[:32]
+
+
+def entry_path(board_file: Path, reader_source: Path) -> Path | None:
+    """Where that Board is kept, or None when it cannot be kept."""
+    folder = cache_dir()
+    key = tree_key(board_file, reader_source) if folder is not None else None
+    if key is None:
+        return None
+    return folder / f"{board_file.stem}-{key}.pickle"
 
 
 def load(entry: Path | None) -> Any | None:
     if entry is None:
         return None
+    import pickle  # here, not at the top: a no-op build's up-to-date check only hashes the tree
     try:
         with open(entry, "rb") as f:
             return pickle.load(f)
@@ -110,6 +117,8 @@ def load(entry: Path | None) -> Any | None:
 def store(entry: Path | None, board: Any) -> None:
     if entry is None:
         return
+    import pickle
+    import tempfile
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".pickle")

@@ -19,6 +19,8 @@ This module holds the pieces around that:
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import os
 import shlex
 import shutil
@@ -44,6 +46,8 @@ DEFAULT_BUILD_DIR = "build"
 # Written into a build directory when `west build` makes it; -p empties only marked directories.
 BUILD_MARKER = ".h7psram-build-dir"
 BUILD_INFO = "build_info.yml"
+# What `finish` read and wrote last time, and its report (see _finish_signature).
+FINISH_STAMP = ".h7psram-finished"
 KEPT_OUTPUTS = FIRMWARE_OUTPUTS + MBOOT_OUTPUTS + (BUILD_INFO, "runners.yaml")
 ENV_WORKSPACE = "H7PSRAM_WORKSPACE"
 
@@ -275,10 +279,18 @@ def make_pristine(build_dir: Path, repo: Optional[Path] = None) -> None:
 # --- cmake command lines -----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
 def cmake_executable() -> str:
     """The cmake from the PyPI package when installed, else the one on PATH."""
+    # Importing the wheel's package lists every file of its distribution (0.2 s of a no-op
+    # build); its binary sits at a fixed place inside the package.
+    spec = importlib.util.find_spec("cmake")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        exe = Path(folder) / "data" / "bin" / "cmake"
+        if exe.is_file():
+            return str(exe)
     try:
-        import cmake  # the PyPI wheel
+        import cmake  # the PyPI wheel, laid out otherwise
 
         exe = Path(cmake.CMAKE_BIN_DIR) / "cmake"
         if exe.is_file():
@@ -464,8 +476,55 @@ def _write_dfu(elf: Path, dst: Path) -> None:
         os.replace(tmp, dst)
 
 
+def _finish_signature(build_dir: Path, board: str, app: Path, mboot: bool) -> Optional[str]:
+    """What `finish` read and wrote, as it is now: the linked ELF(s) and the make outputs, the
+    installed outputs, the board's devicetree (contents) and this package's code. Equal to
+    the one saved by the last `finish` when nothing of it changed since; None when the
+    devicetree cannot be read (`finish` then runs and reports it)."""
+    from h7psram import board_cache, boards
+
+    tree = board_cache.tree_key(boards.dts_dir() / f"{board}.dts", Path(boards.__file__))
+    if tree is None:
+        return None
+    files = [build_dir / MPY_SUBDIR / n for n in FIRMWARE_OUTPUTS[:3]]
+    files += [build_dir / n for n in (*FIRMWARE_OUTPUTS, BUILD_INFO, "runners.yaml")]
+    if mboot:
+        files += [build_dir / MBOOT_SUBDIR / "firmware.elf", *(build_dir / n for n in MBOOT_OUTPUTS)]
+    files += sorted(Path(__file__).parent.glob("*.py"))
+    lines = [f"board {board}", f"app {app}", f"mboot {int(mboot)}", f"devicetree {tree}"]
+    for f in files:
+        try:
+            st = f.stat()
+            lines.append(f"{f} {st.st_size} {st.st_mtime_ns} {st.st_ino}")
+        except OSError:
+            lines.append(f"{f} absent")
+    return "\n".join(lines) + "\n"
+
+
 def finish(build_dir: Path, board: str, app: Path, out=sys.stdout, mboot: bool = False) -> None:
-    """Post-link step: memcheck the fresh ELF(s), then move all outputs into place."""
+    """Post-link step: memcheck the fresh ELF(s), then move all outputs into place.
+
+    Skipped when nothing it reads or writes changed since it last ran (a no-op build: make
+    relinked nothing); the memcheck report of that run is printed again."""
+    stamp = build_dir / FINISH_STAMP
+    before = _finish_signature(build_dir, board, app, mboot)
+    try:
+        saved = stamp.read_text()
+    except OSError:
+        saved = ""
+    signature, _, report = saved.partition("\n\n")
+    if before is not None and signature + "\n" == before:
+        out.write(report)
+        return
+    stamp.unlink(missing_ok=True)
+    text = _finish(build_dir, board, app, mboot)
+    out.write(text)
+    after = _finish_signature(build_dir, board, app, mboot)
+    if after is not None:
+        write_if_changed(stamp, after + "\n" + text)
+
+
+def _finish(build_dir: Path, board: str, app: Path, mboot: bool) -> str:
     mpy = build_dir / MPY_SUBDIR
     elf = mpy / "firmware.elf"
     for name in ("firmware.elf", "firmware.bin", "firmware.hex"):
@@ -474,7 +533,7 @@ def finish(build_dir: Path, board: str, app: Path, out=sys.stdout, mboot: bool =
     mboot_elf = build_dir / MBOOT_SUBDIR / "firmware.elf"
     if mboot and not mboot_elf.is_file():
         raise InputError(f"{mboot_elf}: missing after mboot's make")
-    out.write(run_memcheck(elf, board, mboot_elf if mboot else None) + "\n")
+    text = run_memcheck(elf, board, mboot_elf if mboot else None) + "\n"
     for name in ("firmware.elf", "firmware.bin", "firmware.hex"):
         _replace_from(mpy / name, build_dir / name)
     _write_dfu(build_dir / "firmware.elf", build_dir / "firmware.dfu")
@@ -488,7 +547,7 @@ def finish(build_dir: Path, board: str, app: Path, out=sys.stdout, mboot: bool =
             (build_dir / name).unlink(missing_ok=True)
     write_build_info(build_dir, board, app, outputs, mboot=mboot)
     write_runners(build_dir, board)
-    out.write(f"{board}: {', '.join(outputs)}, build_info.yml, runners.yaml in {build_dir}\n")
+    return text + f"{board}: {', '.join(outputs)}, build_info.yml, runners.yaml in {build_dir}\n"
 
 
 def check_patches(micropython: Path, patches_yml: Path) -> None:
@@ -503,58 +562,77 @@ def check_patches(micropython: Path, patches_yml: Path) -> None:
                           f"which is not applied: run 'west patch apply'")
 
 
+def configure_step(build_dir: Path, board: str, app: Path, heap: str,
+                   workspace_start: Optional[Path]) -> None:
+    """CMake's configure-time checks and build_info.yml; with ``workspace_start`` the
+    workspace's MicroPython and stm32lib on stdout as ``MPY;HAL``, or why not on stderr (a
+    warning: the directory is configured and the build says why it cannot run)."""
+    check_board(board)
+    if not (app / "manifest.py").is_file():
+        raise InputError(f"{app}/manifest.py: not found (APP must hold a MicroPython manifest.py)")
+    build_config_header(board, heap)  # validates the heap mode
+    # A kept firmware keeps the build_info.yml that describes it until `finish` installs the new one.
+    if not (build_dir / "firmware.elf").is_file():
+        write_build_info(build_dir, board, app)
+    if workspace_start is not None:
+        try:
+            ws = locate_workspace(workspace_start)
+        except USER_ERRORS as caught:
+            print(f"error: {as_h7(caught)}", file=sys.stderr)
+            return
+        print(f"{ws.micropython};{ws.stm32lib}")
+
+
 # --- `python -m h7psram.build` (called by CMakeLists.txt) --------------------------------------
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m h7psram.build")
     sub = parser.add_subparsers(dest="step", required=True)
-    p = sub.add_parser("check-board", help="fail with the list of known boards if BOARD is unknown")
-    p.add_argument("board")
-    p = sub.add_parser("config", help="write build_info.yml at configure time")
-    p.add_argument("--build-dir", required=True, type=Path)
-    p.add_argument("--board", required=True)
-    p.add_argument("--app", required=True, type=Path)
-    p.add_argument("--heap", default="split")
     p = sub.add_parser("generate", help="linker script and headers from the devicetree")
     p.add_argument("--board", required=True)
     p.add_argument("--heap", default="split")
     p.add_argument("--gen-dir", required=True, type=Path)
     p.add_argument("--mboot", action="store_true", help="link the application after mboot")
-    p = sub.add_parser("workspace", help="print MICROPY_DIR;STM32LIB_DIR of the west workspace")
-    p.add_argument("--start", type=Path)
     p = sub.add_parser("finish", help="memcheck the linked ELF and install the outputs")
     p.add_argument("--build-dir", required=True, type=Path)
     p.add_argument("--board", required=True)
     p.add_argument("--app", required=True, type=Path)
     p.add_argument("--mboot", action="store_true", help="also install mboot.elf/.dfu and check the pair")
-    p = sub.add_parser("make", help=f"run make with ${ENV_BUILD_OPTS} appended (west build -o)")
+    # The two steps CMakeLists.txt runs through one Python process each:
+    p = sub.add_parser("configure", help="check-board, the app's manifest, config and (with "
+                                         "--workspace-start) workspace, in one process")
+    p.add_argument("--build-dir", required=True, type=Path)
+    p.add_argument("--board", required=True)
+    p.add_argument("--app", required=True, type=Path)
+    p.add_argument("--heap", default="split")
+    p.add_argument("--workspace-start", type=Path,
+                   help="also print MICROPY_DIR;STM32LIB_DIR (not finding them is a warning on stderr)")
+    p = sub.add_parser("firmware", help=f"run make with ${ENV_BUILD_OPTS} appended (west build -o), "
+                                        f"then finish")
+    p.add_argument("--build-dir", required=True, type=Path)
+    p.add_argument("--board", required=True)
+    p.add_argument("--app", required=True, type=Path)
+    p.add_argument("--mboot", action="store_true")
     p.add_argument("make_argv", nargs=argparse.REMAINDER)
     p = sub.add_parser("check-patches", help="fail in one line when MicroPython lacks our patches")
     p.add_argument("--micropython", required=True, type=Path)
     p.add_argument("--patches", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
-        if args.step == "check-board":
-            check_board(args.board)
-        elif args.step == "config":
-            check_board(args.board)
-            build_config_header(args.board, args.heap)  # validates the heap mode
-            # A kept firmware keeps the build_info.yml that describes it until
-            # `finish` installs the new one.
-            if not (args.build_dir / "firmware.elf").is_file():
-                write_build_info(args.build_dir, args.board, args.app)
-        elif args.step == "generate":
+        if args.step == "generate":
             generate(args.board, args.heap, args.gen_dir, args.mboot)
-        elif args.step == "workspace":
-            ws = locate_workspace(args.start)
-            print(f"{ws.micropython};{ws.stm32lib}")
         elif args.step == "finish":
             finish(args.build_dir, args.board, args.app, mboot=args.mboot)
         elif args.step == "check-patches":
             check_patches(args.micropython, args.patches)
-        elif args.step == "make":
-            return make_with_build_opts(args.make_argv)
+        elif args.step == "configure":
+            configure_step(args.build_dir, args.board, args.app, args.heap, args.workspace_start)
+        elif args.step == "firmware":
+            status = make_with_build_opts(args.make_argv)
+            if status:
+                return status
+            finish(args.build_dir, args.board, args.app, mboot=args.mboot)
     except USER_ERRORS as caught:
         err = as_h7(caught)
         print(f"error: {err}", file=sys.stderr)
