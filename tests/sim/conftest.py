@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from h7psram.boards import load_board
+
 FIRMWARE = Path(__file__).parent / "firmware"
 CFLAGS = ["-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-O1", "-g",
           "-ffreestanding", "-nostdlib", "-nostartfiles", "-Wall", "-Werror"]
@@ -27,7 +29,8 @@ class Region:
 
 @dataclass
 class MiniBoard:
-    """The STM32H7A3 memory map (hardware-facts A.1), without a PSRAM model attached."""
+    """The STM32H7A3 memory map (hardware-facts A.1), without a PSRAM model attached; the
+    peripherals are the SoC tree's (the simulator builds its models from them)."""
 
     name: str = "test_h7a3"
     repl_uart: str = "USART1"
@@ -43,6 +46,7 @@ class MiniBoard:
         Region("backup_sram", 0x38800000, 4 * 1024, "backup"),
     )
     psram: object = None
+    mmio: tuple = tuple(load_board("devebox_h7a3").mmio)
 
 
 @pytest.fixture(scope="session")

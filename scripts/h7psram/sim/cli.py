@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
                       trace=args.trace, idle_sync=False if args.fast_idle else None, seed=args.seed)
     from .usart import usart_name
     for spec in args.uart_loopback:
-        machine.usarts[usart_name(spec)].loopback = True
+        machine.usarts[usart_name(spec, machine.usarts)].loopback = True
     octospi = machine.peripherals.get("OCTOSPI1")
     if args.psram_exact and octospi is not None:
         octospi.exact = True

@@ -3,8 +3,9 @@
 Register layout from CMSIS DMA_TypeDef / DMA_Stream_TypeDef / DMAMUX_Channel_TypeDef of
 stm32h7a3xx.h: LISR 0x00, HISR 0x04, LIFCR 0x08, HIFCR 0x0C; stream n at 0x10 + 0x18 n with CR,
 NDTR, PAR, M0AR, M1AR, FCR (reset 0x21). Stream flags FEIF b0, DMEIF b2, TEIF b3, HTIF b4, TCIF b5,
-shifted by 0, 6, 16, 22 for streams 0..3 (LISR) and 4..7 (HISR). DMAMUX1 channel c (CCR at 4 c,
-DMAREQ_ID in bits 6:0) feeds DMA1 stream c for c < 8 and DMA2 stream c - 8 after.
+shifted by 0, 6, 16, 22 for streams 0..3 (LISR) and 4..7 (HISR); stream n raises the controller
+node's n-th interrupt. DMAMUX1 channel c (CCR at 4 c, DMAREQ_ID in bits 6:0) feeds stream c % 8 of
+the (c // 8)-th controller in the DMAMUX node's dma-controllers.
 
 The model does not move data by itself: a peripheral model that is driven by DMA (sim/spi.py)
 finds the enabled stream serving its request with `stream_for(request)` and, when its transfer
@@ -15,11 +16,6 @@ from __future__ import annotations
 
 from .peripheral import RegisterBlock
 
-DMA_BLOCKS = {
-    "DMA1": (0x40020000, (11, 12, 13, 14, 15, 16, 17, 47)),
-    "DMA2": (0x40020400, (56, 57, 58, 59, 60, 68, 69, 70)),
-}
-DMAMUX1_BASE = 0x40020800
 LISR, HISR, LIFCR, HIFCR = 0x00, 0x04, 0x08, 0x0C
 CR, NDTR, PAR, M0AR, M1AR, FCR = 0x0, 0x4, 0x8, 0xC, 0x10, 0x14
 EN, DMEIE, TEIE, HTIE, TCIE = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
@@ -85,11 +81,10 @@ class Stream:
 class Dma(RegisterBlock):
     """One DMA controller; interrupt lines follow flags AND enables, per stream."""
 
-    def __init__(self, machine, name: str) -> None:
-        base, self.irqs = DMA_BLOCKS[name]
-        self.index = 0 if name == "DMA1" else 1
+    def __init__(self, machine, block) -> None:
+        self.irqs = [number for _, number in block.irqs]
         self.RESET = {stream_offset(n) + FCR: 0x21 for n in range(8)}
-        super().__init__(machine, base, 0x400, name)
+        super().__init__(machine, block)
         self.streams = [Stream(self, n) for n in range(8)]
         self.on_write(LISR, lambda off, v: None)
         self.on_write(HISR, lambda off, v: None)
@@ -130,26 +125,22 @@ class Dma(RegisterBlock):
 class Dmamux(RegisterBlock):
     """DMAMUX1: which request each of the 16 channels passes on (CCR.DMAREQ_ID)."""
 
-    def __init__(self, machine) -> None:
-        super().__init__(machine, DMAMUX1_BASE, 0x400, "DMAMUX1")
+    def __init__(self, machine, block) -> None:
+        super().__init__(machine, block)
+        self.controller_names = tuple(block.props.get("dma-controllers", ()))
+        self.controllers: list[Dma] = []                  # wired by sim/soc.py, in that order
         self.on_write(0x84, lambda off, v: None)          # CFR: clear synchronisation overruns
 
     def request(self, channel: int) -> int:
         return self.regs.get(4 * channel, 0) & 0x7F
 
 
-def attach(machine) -> None:
-    machine.dma = [Dma(machine, "DMA1"), Dma(machine, "DMA2")]
-    machine.dmamux = Dmamux(machine)
-    for block in machine.dma + [machine.dmamux]:
-        machine.add_peripheral(block)
-
-
 def stream_for(machine, request: int) -> Stream | None:
     """The enabled stream DMAMUX connects to `request` (a DMA_REQUEST_x number), if any."""
-    for channel in range(16):
+    controllers = machine.dmamux.controllers
+    for channel in range(8 * len(controllers)):
         if machine.dmamux.request(channel) == request:
-            stream = machine.dma[channel // 8].streams[channel % 8]
+            stream = controllers[channel // 8].streams[channel % 8]
             if stream.enabled:
                 return stream
     return None

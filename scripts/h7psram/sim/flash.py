@@ -1,4 +1,4 @@
-"""Embedded flash controller of the STM32H7A3 (0x52002000), two banks of 128 x 8 KiB sectors.
+"""Embedded flash controller of the STM32H7A3, two banks of 128 x 8 KiB sectors.
 
 Offsets from CMSIS FLASH_TypeDef: bank 1 registers at 0x00.. (ACR 0x00,
 KEYR1 0x04, CR1 0x0C, SR1 0x10, CCR1 0x14, OPTCR 0x18), bank 2 at +0x100
@@ -6,7 +6,7 @@ KEYR1 0x04, CR1 0x0C, SR1 0x10, CCR1 0x14, OPTCR 0x18), bank 2 at +0x100
 firmware in mpy-boot-trace 4: LOCK b0, PG b1, SER b2, BER b3, START b5,
 SSN b[12:6], EOPIE b16. Flash is RAM-backed: programming stores land
 directly (no NOR "clear bits only" rule); an erase fills with 0xFF and
-sets EOP (SR b16), raising FLASH_IRQn (4) when EOPIE is set. ACR/OPTSR reset
+sets EOP (SR b16), raising the controller's interrupt when EOPIE is set. ACR/OPTSR reset
 values are plausible STM32H7A3 values (RM0455 not available here); the boot
 trace shows ACR is written before it is read.
 """
@@ -18,18 +18,17 @@ ACR, OPTCR = 0x00, 0x18
 KEY1, KEY2 = 0x45670123, 0xCDEF89AB
 SECTOR = 0x2000
 BANK_SIZE = 0x100000
-FLASH_IRQ = 4
 LOCK, PG, SER, BER, START, EOPIE = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 5, 1 << 16
 EOP = 1 << 16
 
 
 class Flash(RegisterBlock):
-    name = "FLASH"
     RESET = {ACR: 0x00000013, 0x0C: LOCK, 0x10C: LOCK, 0x1C: 0x1C0EAAF0, OPTCR: 0x00000001}
 
-    def __init__(self, machine, base: int = 0x52002000, size: int = 0x400) -> None:
+    def __init__(self, machine, block) -> None:
         self._key_step = {0: 0, 1: 0}
-        super().__init__(machine, base, size)
+        self.irq = block.irq
+        super().__init__(machine, block)
         self.erased: list[int] = []                 # addresses of erased sectors (for tests)
         for bank in (0, 1):
             off = bank * 0x100
@@ -70,7 +69,7 @@ class Flash(RegisterBlock):
             sr = bank * 0x100 + 0x10
             self.regs[sr] = self.regs.get(sr, 0) & ~(value & 0x0FFF0000)
             if not self.regs[sr] & EOP:
-                self.machine.set_irq_level(FLASH_IRQ, self._irq_level())
+                self.machine.set_irq_level(self.irq, self._irq_level())
         return write
 
     def _sr(self, bank: int):
@@ -96,4 +95,4 @@ class Flash(RegisterBlock):
         sr = bank * 0x100 + 0x10
         self.regs[sr] = self.regs.get(sr, 0) | EOP
         if cr & EOPIE:
-            m.set_irq_level(FLASH_IRQ, True)
+            m.set_irq_level(self.irq, True)

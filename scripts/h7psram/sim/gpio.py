@@ -1,4 +1,4 @@
-"""GPIO ports A..K of the STM32H7A3 (0x58020000 + 0x400 per port).
+"""GPIO ports of the STM32H7A3, one model per gpio node (its port-name is the letter).
 
 Offsets from CMSIS GPIO_TypeDef: MODER 0x00, OTYPER 0x04, OSPEEDR 0x08,
 PUPDR 0x0C, IDR 0x10, ODR 0x14, BSRR 0x18, LCKR 0x1C, AFR[0] 0x20,
@@ -19,7 +19,6 @@ from typing import Callable
 from .peripheral import RegisterBlock
 
 MODER, OTYPER, OSPEEDR, PUPDR, IDR, ODR, BSRR, LCKR, AFRL, AFRH = range(0, 0x28, 4)
-PORTS = "ABCDEFGHIJK"
 MODES = ("input", "output", "alternate", "analog")
 RESETS = {
     "A": {MODER: 0xABFFFFFF, OSPEEDR: 0x0C000000, PUPDR: 0x64000000},
@@ -28,15 +27,15 @@ RESETS = {
 
 
 class GpioPort(RegisterBlock):
-    def __init__(self, machine, letter: str) -> None:
-        self.letter = letter
+    def __init__(self, machine, block) -> None:
+        letter = self.letter = block.props["port-name"]
         self.RESET = dict(RESETS.get(letter, {MODER: 0xFFFFFFFF}))
         self.inputs = 0
         self.driven = 0              # pins whose level the host sets; the others float to their pull
         self.listeners: list[Callable[[str, int, int], None]] = []
         #: told after MODER/AFRL/AFRH writes (pin functions changed), e.g. the OCTOSPI model
         self.config_listeners: list[Callable[[], None]] = []
-        super().__init__(machine, 0x58020000 + 0x400 * PORTS.index(letter), 0x400, f"GPIO{letter}")
+        super().__init__(machine, block)
         self.on_read(IDR, self._idr)
         self.on_write(IDR, lambda off, v: None)
         self.on_write(BSRR, self._bsrr)
@@ -94,8 +93,8 @@ class GpioPort(RegisterBlock):
 class GpioPorts:
     """Host view of all ports: what a test asks about pins."""
 
-    def __init__(self, machine) -> None:
-        self.ports = {p: GpioPort(machine, p) for p in PORTS}
+    def __init__(self, ports: list[GpioPort]) -> None:
+        self.ports = {p.letter: p for p in sorted(ports, key=lambda p: p.letter)}
 
     def __getitem__(self, letter: str) -> GpioPort:
         return self.ports[letter.upper()]

@@ -38,12 +38,11 @@ from .uart_io import UartEndpoint
 
 log = logging.getLogger("h7psram.sim")
 
-BUS_BASE = 0x40000000
+BUS_BASE = 0x40000000             # the Armv7-M default map's Peripheral region (DUI0646); blocks from the tree
 BUS_SIZE = 0x20000000
 PAGE = 0x1000
-SYSTEM_PAGE = 0x08FFF000          # OTP + UID + flash size (hardware-facts A.1)
-FLASH_SIZE_REG = 0x08FFF80C
-UID_REG = 0x08FFF800
+# offsets in the device-information block (devicetree node device_info): UID, then the flash size
+UID_OFFSET, FLASH_SIZE_OFFSET = 0x0, 0xC
 
 MAX_SLICE = 100_000               # bounds the timing error of a slice cut short
 MASKED_SLICE = 16                 # bounds the delay of cpsie / BASEPRI changes: firmware that
@@ -186,12 +185,16 @@ class Machine:
                 self.uc.mem_map(start, end - start, UC_PROT_ALL)
             mapped.append((start, end))
         self.system_page = bytearray(b"\xff" * PAGE)
+        info = next((b for b in getattr(self.board, "mmio", ()) if b.compatible == "st,stm32-device-info"), None)
+        if info is None:
+            return                          # a tree without the block: no system page
+        page = info.base & ~(PAGE - 1)      # the OTP area shares the page
         flash_kib = (len(self.flash) // 1024) if self.flash is not None else 2048
-        struct.pack_into("<H", self.system_page, FLASH_SIZE_REG - SYSTEM_PAGE, flash_kib)
+        struct.pack_into("<H", self.system_page, info.base - page + FLASH_SIZE_OFFSET, flash_kib)
         # A fixed, plausible 96-bit unique ID so runs are reproducible.
-        struct.pack_into("<3I", self.system_page, UID_REG - SYSTEM_PAGE,
+        struct.pack_into("<3I", self.system_page, info.base - page + UID_OFFSET,
                          0x00300041, 0x31385105, 0x37363437 ^ self.seed)
-        self.map_ram(SYSTEM_PAGE, PAGE, self.system_page)
+        self.map_ram(page, PAGE, self.system_page)
 
     def map_ram(self, base: int, size: int, buffer: bytearray) -> None:
         """Map `buffer` at `base`; the engine reads and writes the bytearray itself (no copies)."""

@@ -37,7 +37,7 @@ class Octospi(HazardRules, MemoryMappedPaths, Peripheral):
     def __init__(self, machine: "Machine", psram: Psram, octospim: Octospim | None = None,
                  *, kernel_clock_hz: int = 0, pins: dict[str, tuple[str, int, int]] | None = None,
                  registers: Any, window: Any) -> None:
-        super().__init__(machine, registers.base, registers.size)
+        super().__init__(machine, registers)
         # base, size and interrupt come from the board's devicetree (octospi1 node: "ospi" and
         # "ospi_mm" reg entries), see attach()
         self.irqn = int(registers.irq)

@@ -32,7 +32,7 @@ class Octospim(RegisterBlock):
     def __init__(self, machine: "Machine", block: Any) -> None:
         """`block`: the board's OCTOSPIM register block (devicetree node octospim)."""
         self._listeners: list[Callable[[], None]] = []
-        super().__init__(machine, block.base, block.size)
+        super().__init__(machine, block)
         for off in (CR, P1CR, P2CR):
             self.on_write(off, self._store_and_tell)
 

@@ -1,7 +1,10 @@
 """Base classes for memory-mapped peripheral models.
 
-A model sees offsets relative to its own base. `Peripheral` is the contract
-seam (docs/architecture.md); `RegisterBlock` adds word storage with reset
+A model sees offsets relative to its own base. It is built from its
+devicetree block (`boards.MmioBlock`: base, size, name, interrupts, binding
+properties; sim/soc.py picks the model by compatible), so a model holds
+register offsets and never an address. `Peripheral` is the contract seam
+(docs/architecture.md); `RegisterBlock` adds word storage with reset
 values and per-register read/write behaviour, which is what most STM32
 blocks need: plain storage plus a few bits that follow other bits.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..boards import MmioBlock
     from .machine import Machine
 
 
@@ -20,10 +24,12 @@ class Peripheral:
     # A placeholder may be replaced by a richer model added later at the same address.
     placeholder: bool = False
 
-    def __init__(self, machine: "Machine", base: int, size: int) -> None:
+    def __init__(self, machine: "Machine", block: "MmioBlock") -> None:
         self.machine = machine
-        self.base = base
-        self.size = size
+        self.base = block.base
+        self.size = block.size
+        if getattr(block, "name", None):
+            self.name = block.name
 
     def read(self, offset: int, size: int) -> int:
         return 0
@@ -53,10 +59,8 @@ class RegisterBlock(Peripheral):
     #: offset -> mask of bits that can be written (others keep their value)
     WRITABLE: dict[int, int] = {}
 
-    def __init__(self, machine: "Machine", base: int, size: int, name: str | None = None) -> None:
-        super().__init__(machine, base, size)
-        if name:
-            self.name = name
+    def __init__(self, machine: "Machine", block: "MmioBlock") -> None:
+        super().__init__(machine, block)
         self.regs: dict[int, int] = {}
         self._readers: dict[int, ReadHook] = {}
         self._writers: dict[int, WriteHook] = {}

@@ -1,4 +1,4 @@
-"""PWR of the STM32H7A3 (0x58024800): voltage-scaling ready flags are always set.
+"""PWR of the STM32H7A3: voltage-scaling ready flags are always set.
 
 Offsets from CMSIS PWR_TypeDef (CR1 0x00, CSR1 0x04, CR2 0x08, CR3 0x0C,
 CPUCR 0x10, SRDCR 0x18). SystemClock_Config spins without timeout on
@@ -17,11 +17,10 @@ READY = 1 << 13
 
 
 class Pwr(RegisterBlock):
-    name = "PWR"
     RESET = {CR1: 0xF000C000, CR3: 0x00000046, SRDCR: 0x00004000}
 
-    def __init__(self, machine, base: int = 0x58024800, size: int = 0x400) -> None:
-        super().__init__(machine, base, size)
+    def __init__(self, machine, block) -> None:
+        super().__init__(machine, block)
         self.on_read(CSR1, lambda off: READY | (self.regs.get(SRDCR, 0) & (3 << 14)))
         self.on_read(SRDCR, lambda off: self.regs.get(SRDCR, 0) | READY)
         # USB33RDY (b26) follows USB33DEN (b24): the USB regulator is ready at once

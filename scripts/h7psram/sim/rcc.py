@@ -1,4 +1,4 @@
-"""RCC of the STM32H7A3 (0x58024400).
+"""RCC of the STM32H7A3.
 
 Offsets from CMSIS stm32h7a3xx.h RCC_TypeDef. The reset/enable registers
 exist twice: at 0xD0..0x10C and at 0x130..0x16C (the CPU alias, which is
@@ -37,7 +37,7 @@ RSR_POWER_ON = (1 << 21) | (1 << 22) | (1 << 23)
 RSR_SOFTWARE = (1 << 22) | (1 << 24)
 RSR_RMVF = 1 << 16
 
-#: peripheral -> (enable register, bit, reset register, bit); OCTOSPI bits per docs/hardware.md#memory-map
+#: peripheral (node label in capitals) -> (enable register, bit, reset register, bit); OCTOSPI bits per docs/hardware.md#memory-map
 CLOCK_BITS = {
     "OCTOSPI1": (AHB3ENR, 14, AHB3RSTR, 14),
     "OCTOSPI2": (AHB3ENR, 19, AHB3RSTR, 19),
@@ -49,13 +49,12 @@ CLOCK_BITS = {
     "UART7": (APB1LENR, 30, APB1LRSTR, 30),
     "RNG": (AHB2ENR, 6, AHB2RSTR, 6),
     "SYSCFG": (APB4ENR, 1, APB4RSTR, 1),
-    "USB_OTG_HS": (AHB1ENR, 25, AHB1RSTR, 25),
+    "USBOTG_HS": (AHB1ENR, 25, AHB1RSTR, 25),
     **{f"GPIO{p}": (AHB4ENR, i, AHB4RSTR, i) for i, p in enumerate("ABCDEFGHIJK")},
 }
 
 
 class Rcc(RegisterBlock):
-    name = "RCC"
     RESET = {
         CR: 0x00000025 | CR_DOMAIN_READY,   # HSION, HSIRDY, HSIDIVF (boot trace 2)
         0x04: 0x40000000,                   # HSICFGR: HSITRIM mid-scale
@@ -65,8 +64,8 @@ class Rcc(RegisterBlock):
         PLL1DIVR: 0x01010280, PLL2DIVR: 0x01010280, PLL3DIVR: 0x01010280,
     }
 
-    def __init__(self, machine, base: int = 0x58024400, size: int = 0x400) -> None:
-        super().__init__(machine, base, size)
+    def __init__(self, machine, block) -> None:
+        super().__init__(machine, block)
         self.on_read(CR, self._read_cr)
         self.on_read(CFGR, self._read_cfgr)
         self.on_read(BDCR, self._read_bdcr)

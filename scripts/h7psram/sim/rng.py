@@ -1,7 +1,7 @@
-"""True random number generator (0x48021800 on STM32H7A3): seeded, so runs repeat.
+"""True random number generator: seeded, so runs repeat.
 
 Offsets from CMSIS RNG_TypeDef: CR 0x00 (RNGEN b2, IE b3), SR 0x04 (DRDY b0),
-DR 0x08. DRDY is set whenever the generator is enabled; RNG_IRQn is 80.
+DR 0x08. DRDY is set whenever the generator is enabled.
 """
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from .peripheral import RegisterBlock
 
 CR, SR, DR = 0x00, 0x04, 0x08
 RNGEN, IE, DRDY = 1 << 2, 1 << 3, 1 << 0
-RNG_IRQ = 80
 
 
 class Rng(RegisterBlock):
-    name = "RNG"
-
-    def __init__(self, machine, base: int = 0x48021800, size: int = 0x400) -> None:
-        super().__init__(machine, base, size)
+    def __init__(self, machine, block) -> None:
+        self.irq = block.irq
+        super().__init__(machine, block)
         self.on_read(SR, lambda off: DRDY if self.regs.get(CR, 0) & RNGEN else 0)
         self.on_read(DR, self._dr)
         self.on_write(CR, self._cr)
@@ -34,4 +32,4 @@ class Rng(RegisterBlock):
 
     def _cr(self, off: int, value: int) -> None:
         self.regs[CR] = value
-        self.machine.set_irq_level(RNG_IRQ, bool(value & RNGEN and value & IE))
+        self.machine.set_irq_level(self.irq, bool(value & RNGEN and value & IE))

@@ -1,4 +1,4 @@
-"""Real-time clock (0x58004000): calendar from simulated time, init mode handshake.
+"""Real-time clock: calendar from simulated time, init mode handshake.
 
 Offsets from CMSIS RTC_TypeDef of stm32h7a3xx.h: TR 0x00, DR 0x04, SSR 0x08,
 ICSR 0x0C (INITF b6, INIT b7, RSF b5), PRER 0x10, WUTR 0x14, CR 0x18,
@@ -30,12 +30,11 @@ def _unbcd(v: int) -> int:
 
 
 class Rtc(RegisterBlock):
-    name = "RTC"
     backup_domain = True
     RESET = {DR: 0x00002101, ICSR: 0x00000007, PRER: 0x007F00FF, WUTR: 0x0000FFFF}
 
-    def __init__(self, machine, base: int = 0x58004000, size: int = 0x400) -> None:
-        super().__init__(machine, base, size)
+    def __init__(self, machine, block) -> None:
+        super().__init__(machine, block)
         self.on_read(ICSR, self._icsr)
         self.on_write(ICSR, self._write_icsr)
         self.on_read(TR, lambda off: self._calendar()[0])

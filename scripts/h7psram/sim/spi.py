@@ -1,4 +1,4 @@
-"""SPI1..SPI5 of the STM32H7A3 (the H7 SPI with FIFOs, TSIZE and end-of-transfer), as a master
+"""SPI1..SPI6 of the STM32H7A3 (the H7 SPI with FIFOs, TSIZE and end-of-transfer), as a master
 whose MISO is wired to its own MOSI (a loopback: what is sent comes back).
 
 Register layout and bits from CMSIS SPI_TypeDef / SPI_* of stm32h7a3xx.h: CR1 0x00 (SPE b0,
@@ -7,6 +7,8 @@ CFG2 0x0C (COMM 18:17), IER 0x10, SR 0x14 (RXP b0, TXP b1, DXP b2, EOT b3, TXTF 
 reset 0x1002), IFCR 0x18, TXDR 0x20, RXDR 0x30. The bit clock is the kernel clock divided by
 2^(MBR + 1); the kernel clock is PLL1Q for SPI1..3 and APB2 for SPI4/5 after reset
 (RCC CDCCIP1R SPI123SEL/SPI45SEL, other sources computed where the model knows them).
+The DMAMUX request lines are the node's dmas ("tx", "rx"); a SPI without them (SPI6, whose
+BDMA is not modelled) moves no data by DMA.
 
 Two ways a transfer of TSIZE frames runs, as ST's HAL drives them:
 - polled: each frame written to TXDR takes its frame time in the shifter (TXP while the
@@ -31,14 +33,6 @@ IFCR_MASK = 0xFF8                       # EOTC .. SUSPC
 COMM_SIMPLEX_TX = 1
 FIFO_FRAMES = 16
 
-#: name -> (base, IRQ number, DMAMUX RX request, TX request), stm32h7a3xx.h / stm32h7xx_hal_dma.h
-SPIS = {
-    "SPI1": (0x40013000, 35, 37, 38),
-    "SPI2": (0x40003800, 36, 39, 40),
-    "SPI3": (0x40003C00, 51, 61, 62),
-    "SPI4": (0x40013400, 84, 83, 84),
-    "SPI5": (0x40015000, 85, 85, 86),
-}
 CDCCIP1R = 0x50
 HSI_HZ, CSI_HZ = 64_000_000, 4_000_000
 
@@ -46,13 +40,15 @@ HSI_HZ, CSI_HZ = 64_000_000, 4_000_000
 class Spi(RegisterBlock):
     RESET = {SR: TXP | TXC}
 
-    def __init__(self, machine, name: str) -> None:
-        base, self.irq, self.rx_request, self.tx_request = SPIS[name]
+    def __init__(self, machine, block) -> None:
+        self.irq = block.irq
+        requests = {name: cells["request"] for name, _, cells in block.props.get("dmas", ())}
+        self.rx_request, self.tx_request = requests.get("rx"), requests.get("tx")
         self._event = None
         self._tx: list[int] = []              # frames written, not yet shifted
         self._rx: list[int] = []              # frames received, not yet read
         self._left = 0                        # frames of the transfer still to shift
-        super().__init__(machine, base, 0x400, name)
+        super().__init__(machine, block)
         self.on_write(CR1, self._cr1)
         self.on_write(IER, self._ier)
         self.on_write(IFCR, self._ifcr)
@@ -169,8 +165,8 @@ class Spi(RegisterBlock):
         self._event = None
         count, self._left = self._left, 0
         cfg1 = self.regs.get(CFG1, 0)
-        tx = dma.stream_for(self.machine, self.tx_request) if cfg1 & TXDMAEN else None
-        rx = dma.stream_for(self.machine, self.rx_request) if cfg1 & RXDMAEN else None
+        tx = dma.stream_for(self.machine, self.tx_request) if cfg1 & TXDMAEN and self.tx_request else None
+        rx = dma.stream_for(self.machine, self.rx_request) if cfg1 & RXDMAEN and self.rx_request else None
         frames = tx.read_items(count) if tx is not None else [0] * count
         if tx is not None:
             tx.finish()
@@ -184,11 +180,3 @@ class Spi(RegisterBlock):
         level = bool(self._sr(SR) & self.regs.get(IER, 0) & 0x7FF)
         self.machine.set_irq_level(self.irq, level)
 
-
-def attach(machine) -> None:
-    dma.attach(machine)
-    machine.spis = {}
-    for name in SPIS:
-        spi = Spi(machine, name)
-        machine.add_peripheral(spi)
-        machine.spis[name] = spi

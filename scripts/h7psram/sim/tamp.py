@@ -1,4 +1,4 @@
-"""Tamper and backup registers of the STM32H7A3 (TAMP, 0x58004400): BKP0R..BKP31R at 0x100..0x17C.
+"""Tamper and backup registers of the STM32H7A3 (TAMP): BKP0R..BKP31R at 0x100..0x17C.
 
 Offsets from CMSIS TAMP_TypeDef of stm32h7a3xx.h (on RM0455 parts the backup
 registers moved from the RTC block to TAMP). They live in the backup domain:
@@ -16,8 +16,4 @@ BACKUP_WORDS = 32
 
 
 class Tamp(RegisterBlock):
-    name = "TAMP"
     backup_domain = True
-
-    def __init__(self, machine, base: int = 0x58004400, size: int = 0x400) -> None:
-        super().__init__(machine, base, size)

@@ -4,7 +4,8 @@ Offsets from CMSIS TIM_TypeDef: CR1 0x00 (CEN b0, OPM b3), DIER 0x0C
 (UIE b0), SR 0x10 (UIF b0), EGR 0x14 (UG b0), CNT 0x24, PSC 0x28, ARR 0x2C.
 Counting is only modelled up, from the core clock (the usual configuration
 with APB prescalers of 2 gives timer clocks equal to the AHB clock).
-Bases and IRQ numbers from stm32h7a3xx.h.
+The update event raises the node's "up" interrupt (TIM1) or its "global"
+one; the counter width is the node's counter-bits.
 """
 from __future__ import annotations
 
@@ -13,24 +14,13 @@ from .peripheral import RegisterBlock
 CR1, DIER, SR, EGR, CNT, PSC, ARR = 0x00, 0x0C, 0x10, 0x14, 0x24, 0x28, 0x2C
 CEN, OPM, UIE, UIF, UG = 1 << 0, 1 << 3, 1 << 0, 1 << 0, 1 << 0
 
-#: name -> (base, update IRQ, 32-bit counter)
-TIMERS = {
-    "TIM1": (0x40010000, 25, False),
-    "TIM2": (0x40000000, 28, True),
-    "TIM3": (0x40000400, 29, False),
-    "TIM4": (0x40000800, 30, False),
-    "TIM5": (0x40000C00, 50, True),
-    "TIM6": (0x40001000, 54, False),
-    "TIM7": (0x40001400, 55, False),
-}
-
 
 class Timer(RegisterBlock):
-    def __init__(self, machine, name: str) -> None:
-        base, self.irq, wide = TIMERS[name]
-        self.RESET = {ARR: 0xFFFFFFFF if wide else 0xFFFF}
+    def __init__(self, machine, block) -> None:
+        self.irq = block.irq_named("up", "global")
+        self.RESET = {ARR: (1 << block.props.get("counter-bits", 16)) - 1}
         self._event = None
-        super().__init__(machine, base, 0x400, name)
+        super().__init__(machine, block)
         self.on_read(CNT, lambda off: self._count())
         for reg in (CR1, PSC, ARR, CNT):
             self.on_write(reg, self._config)

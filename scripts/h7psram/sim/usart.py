@@ -44,25 +44,14 @@ APB2_USARTS = ("USART1", "USART6")
 # input waits until the receiver has been on this long.
 HOLD_NS = 20_000_000
 
-#: name -> (base, IRQ number) from stm32h7a3xx.h
-USARTS = {
-    "USART1": (0x40011000, 37),
-    "USART2": (0x40004400, 38),
-    "USART3": (0x40004800, 39),
-    "UART4": (0x40004C00, 52),
-    "UART5": (0x40005000, 53),
-    "USART6": (0x40011400, 71),
-    "UART7": (0x40007800, 82),
-    "UART8": (0x40007C00, 83),
-}
-
 
 class Usart(RegisterBlock):
     RESET = {ISR: TXFE | TC | TXE}
 
-    def __init__(self, machine, name: str, endpoint: UartEndpoint | None = None) -> None:
-        base, self.irq = USARTS[name]
-        self.endpoint = endpoint if endpoint is not None else UartEndpoint("none")
+    def __init__(self, machine, block) -> None:
+        self.irq = block.irq
+        # the REPL UART's endpoint is the machine's (sim/soc.py connects it)
+        self.endpoint = UartEndpoint("none")
         self._rx_event = None
         self.rx_byte: int | None = None
         self._on_since: int | None = None      # simulated ns at which the receiver came on
@@ -70,7 +59,7 @@ class Usart(RegisterBlock):
         self.loopback = False                  # TX wired to RX (set by the simulator's user)
         self._tx_queue: list[int] = []         # TDR / TX FIFO contents, not yet shifting
         self._tx_event = None                  # end of the character in the shifter
-        super().__init__(machine, base, 0x400, name)
+        super().__init__(machine, block)
         self.on_read(ISR, self._isr)
         self.on_read(RDR, self._rdr)
         self.on_write(TDR, self._tdr)
@@ -235,14 +224,23 @@ class Usart(RegisterBlock):
         self.machine.set_irq_level(self.irq, level)
 
 
-def usart_name(spec: str) -> str:
-    """'USART2', 'uart2' or '2' (MicroPython's UART number) -> the name in USARTS."""
+def usart_name(spec: str, names=None) -> str:
+    """'USART2', 'uart2' or '2' (MicroPython's UART number) -> one of `names` (the machine's
+    UARTs; by default those of the workspace's SoC tree)."""
+    names = sorted(names if names is not None else _tree_usarts(), key=lambda n: int(n.lstrip("SUART")))
     text = spec.strip().upper()
     if text.isdigit():
-        matches = [n for n in USARTS if n.endswith(text) and n[-len(text) - 1].isalpha()]
+        matches = [n for n in names if n.endswith(text) and n[-len(text) - 1].isalpha()]
     else:
-        matches = [n for n in USARTS if text in (n, n.replace("USART", "UART"))]
+        matches = [n for n in names if text in (n, n.replace("USART", "UART"))]
     if len(matches) != 1:
         from ..errors import InputError
-        raise InputError(f"simulator: no UART {spec!r} (one of {', '.join(USARTS)}, or its number)")
+        raise InputError(f"simulator: no UART {spec!r} (one of {', '.join(names)}, or its number)")
     return matches[0]
+
+
+def _tree_usarts() -> list[str]:
+    from ..boards import known_boards, load_board
+    from .soc import USART_COMPATIBLES
+    board = load_board(known_boards()[0])
+    return [b.name for b in board.mmio if b.compatible in USART_COMPATIBLES]

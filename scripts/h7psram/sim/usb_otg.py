@@ -1,4 +1,4 @@
-"""USB OTG_HS core (0x40040000): enough for a device stack to initialise with no cable attached.
+"""USB OTG_HS core: enough for a device stack to initialise with no cable attached.
 
 Offsets from CMSIS USB_OTG_GlobalTypeDef: GRSTCTL 0x10 (CSRST b0, RXFFLSH
 b4, TXFFLSH b5, AHBIDL b31), GINTSTS 0x14 (CMOD b0 = 0: device mode),
@@ -18,10 +18,9 @@ SELF_CLEARING = (1 << 0) | (1 << 4) | (1 << 5)
 
 
 class UsbOtgHs(RegisterBlock):
-    name = "USB_OTG_HS"
     RESET = {GRSTCTL: AHBIDL, GINTSTS: 0x04000020, GSNPSID: 0x4F54330A, 0x0C: 0x00001400,
              0x24: 0x00000200, 0x28: 0x00000200}
 
-    def __init__(self, machine, base: int = 0x40040000, size: int = 0x40000) -> None:
-        super().__init__(machine, base, size)
+    def __init__(self, machine, block) -> None:
+        super().__init__(machine, block)
         self.on_read(GRSTCTL, lambda off: (self.get(GRSTCTL) & ~SELF_CLEARING) | AHBIDL)
