@@ -18,19 +18,20 @@ choice is stated next to the code and in docs/simulator-octospi.md.
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError
 from .faults import PsramFaults
 
-MIB = 1 << 20
 #: Lines that nobody drives read as ones (the OCTOSPI pads have no pull, and
 #: "chip absent reads 0xFF" is what firmware authors see on boards).
 FLOAT = 0xF
 
-DEFAULT_ID = bytes.fromhex("0d5d52a264319131")  # koendv's ESP-PSRAM64H (docs/hardware.md#psram)
+# The whole Read ID answer of koendv's ESP-PSRAM64H (docs/hardware.md#psram): a part's jedec-id
+# (MF ID, KGD) replaces its start, the rest is this chip's EID.
+DEFAULT_ID = bytes.fromhex("0d5d52a264319131")
 
 # Opcodes (docs/hardware.md#psram).
 READ, FAST_READ, QUAD_READ = 0x03, 0x0B, 0xEB
@@ -42,25 +43,26 @@ WRAP_TOGGLE, READ_ID = 0xC0, 0x9F
 
 @dataclass(frozen=True)
 class PsramPart:
-    """Per-part limits, as the devicetree bindings give them (docs/hardware.md#psram)."""
+    """Per-part limits, as the devicetree bindings (or a board's node) give them; no value of
+    its own (docs/hardware.md#psram)."""
 
     name: str
     max_clock_hz: int
     #: highest CLK at which a linear burst may continue into the next 1 KiB
     #: page; 0 = never (APS6404L -3SQN, non-RBX die: the burst wraps in the page)
     page_cross_max_hz: int
-    tcem_ns: int = 8000
-    tcph_ns: int = 50
-    read_id_max_hz: int = 133_000_000
-    slow_read_max_hz: int = 33_000_000
-    read_wait_cycles: int = 6
-    #: APS only: 0x0B is also a QPI command (4 wait cycles, 66 MHz)
+    tcem_ns: int
+    tcph_ns: int
+    read_id_max_hz: int
+    slow_read_max_hz: int
+    read_wait_cycles: int
+    size: int                    # bytes
+    page_size: int
+    id_bytes: bytes              # the whole Read ID answer
+    #: APS only: 0x0B is also a QPI command (4 wait cycles, 66 MHz); 0 = no such command
     qpi_fast_read_hz: int = 0
     #: APS RBX die: a burst may cross a page "one time only"
     cross_once: bool = False
-    size: int = 8 * MIB
-    page_size: int = 1024
-    id_bytes: bytes = DEFAULT_ID
 
 
 #: binding property -> PsramPart field, for the per-part limits
@@ -76,12 +78,15 @@ DIE_OPTIONS = {"APS6404L": {"-3SQR": "cross", "-3SQN": "wrap"}}
 
 
 def _part(name: str, values: dict[str, object]) -> PsramPart:
-    """A part from binding-style values (property name -> value)."""
+    """A part from binding-style values (property name -> value; size in bits as in the binding)."""
     fields: dict[str, object] = {f: int(values[prop]) for prop, f in _BINDING_FIELDS.items()  # type: ignore[call-overload]
                                  if values.get(prop) is not None}
     if values.get("burst-page-boundary") == "wrap":
         fields["page_cross_max_hz"] = 0
     fields["cross_once"] = values.get("page-crossings-per-burst") == 1
+    fields["size"] = int(values["size"]) // 8  # type: ignore[call-overload]
+    prefix = bytes(values["jedec-id"])  # type: ignore[call-overload]
+    fields["id_bytes"] = prefix[:8] + DEFAULT_ID[len(prefix):]
     return PsramPart(name, **fields)  # type: ignore[arg-type]
 
 
@@ -147,17 +152,9 @@ def part_for_board(psram: object) -> PsramPart:
         ("slow-read-max-frequency", "slow_read_max_hz"), ("read-wait-cycles", "read_wait_cycles"),
         ("qpi-fast-read-max-frequency", "qpi_fast_read_hz"), ("page-size", "page_size"),
         ("burst-page-boundary", "burst_page_boundary"),
-        ("page-crossings-per-burst", "page_crossings_per_burst"))}
-    part = _part(str(getattr(psram, "part")), values)
-    changes: dict[str, object] = {}
-    size = getattr(psram, "size", None)
-    if size:
-        changes["size"] = int(size)
-    board_id = getattr(psram, "id_bytes", None)
-    if board_id:
-        board_id = bytes(board_id)
-        changes["id_bytes"] = board_id[:8] + DEFAULT_ID[len(board_id):]
-    return replace(part, **changes)
+        ("page-crossings-per-burst", "page_crossings_per_burst"), ("jedec-id", "id_bytes"))}
+    values["size"] = int(getattr(psram, "size")) * 8      # the node's reg: bytes
+    return _part(str(getattr(psram, "part")), values)
 
 
 @dataclass(frozen=True)
