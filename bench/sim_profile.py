@@ -38,7 +38,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 # category -> (file suffix, function name) patterns of the functions unicorn calls back into
 MMIO = ("_bus_read", "_bus_write", "_scs_read", "_scs_write", "<lambda>")
-EXCEPTION_HOOKS = ("_on_intr", "_on_invalid", "_on_unmapped")
+# the binding calls the hooks of Machine (_on_intr: exception return and SVC; _on_invalid;
+# _on_unmapped) through its own decorator, named "wrapper"
+EXCEPTION_HOOKS = ("_on_intr", "_on_invalid", "_on_unmapped", "wrapper")
 
 
 def clock() -> tuple[float, float]:
@@ -78,7 +80,7 @@ def categories(source: "cProfile.Profile | str", top: int) -> None:
             if caller in emu:
                 name = key[2]
                 what = ("MMIO callbacks" if name in MMIO else
-                        "exception hooks (SVC, invalid, unmapped)" if name in EXCEPTION_HOOKS else
+                        "unicorn hooks (exception return, SVC, ...)" if name in EXCEPTION_HOOKS else
                         f"other callbacks ({name})")
                 callbacks[what] = callbacks.get(what, 0.0) + ct
     buckets.update(callbacks)
@@ -153,6 +155,13 @@ def mpytest(elf: Path, board: str, tests: list[str], top: int, out: Path) -> Non
     if not match:
         sim.kill()
         raise SystemExit(f"simulator did not start: {line!r}")
+    # as `west mpytest` does with its own simulator: power up by opening the port, let the boot
+    # (memtest included) reach the prompt, then hand the port over
+    import serial
+    with serial.Serial(match.group(1), 115200, timeout=1) as port:
+        seen, deadline = b"", time.monotonic() + 120
+        while b">>> " not in seen and time.monotonic() < deadline:
+            seen += port.read(256)
     t = clock()
     res = subprocess.run(["west", "mpytest", "--device", match.group(1), "--board", board, *tests],
                          env=env, capture_output=True, text=True)
