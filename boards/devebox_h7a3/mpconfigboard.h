@@ -26,6 +26,12 @@
 #define MICROPY_HW_UART7_TX                 (pin_E8)
 #define MICROPY_HW_UART7_RX                 (pin_E7)
 
+// SPI2 on the TFT connector (SCL PB13, SDO PB14, SDI PB15, CS PB12): machine.SPI(2).
+#define MICROPY_HW_SPI2_NSS                 (pin_B12)
+#define MICROPY_HW_SPI2_SCK                 (pin_B13)
+#define MICROPY_HW_SPI2_MISO                (pin_B14)
+#define MICROPY_HW_SPI2_MOSI                (pin_B15)
+
 // TF card on SDMMC1; the socket has no card-detect switch wired, so no
 // MICROPY_HW_SDCARD_DETECT_PIN and no mount at boot.
 #define MICROPY_HW_ENABLE_SDCARD            (1)

@@ -28,6 +28,13 @@
 #define MICROPY_HW_UART7_TX                 (pin_E8)
 #define MICROPY_HW_UART7_RX                 (pin_E7)
 
+// SPI4 on the LCD connector (PE11 CS, PE12 SCK, PE13, PE14 MOSI), as MicroPython's own
+// WeAct H743 board names it: machine.SPI(4).
+#define MICROPY_HW_SPI4_NSS                 (pin_E11)
+#define MICROPY_HW_SPI4_SCK                 (pin_E12)
+#define MICROPY_HW_SPI4_MISO                (pin_E13)
+#define MICROPY_HW_SPI4_MOSI                (pin_E14)
+
 // TF card on SDMMC1; card detect on PD4 only when solder bridge SB2 is
 // closed, so it is not used and the card is not mounted at boot.
 #define MICROPY_HW_ENABLE_SDCARD            (1)
