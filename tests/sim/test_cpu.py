@@ -34,6 +34,20 @@ def test_systick_counts_and_wfi_skips_time(firmware, machine_for):
     assert m.scs.systick.csr & 1 == 0
 
 
+def test_wfi_with_interrupts_masked_then_unmask_runs_the_handler(firmware, machine_for):
+    # A pending interrupt masked by PRIMASK is taken right after the instruction that
+    # unmasks, however the emulation slices fall: each tick wakes the loop once.
+    m = machine_for(firmware("masked_wfi"))
+    r = m.run(until_text="\r\n", max_seconds=0.03)
+    assert r.reason == "text", m.uart.output()
+    found = re.search(r"ticks=(\d+) msr loops=(\d+) cpsie loops=(\d+)", m.uart.output().decode())
+    assert found, m.uart.output()
+    ticks, msr_loops, cpsie_loops = (int(g) for g in found.groups())
+    assert ticks == 20
+    assert 9 <= msr_loops <= 11 and 9 <= cpsie_loops <= 11
+    assert 0.019 < m.now_ns / 1e9 < 0.025
+
+
 def test_svc_and_pendsv_tail_chain_and_immediate_pend(firmware, machine_for):
     m = machine_for(firmware("svc"))
     r = m.run(until_text="\r\n", max_seconds=1)

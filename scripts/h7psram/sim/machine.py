@@ -55,6 +55,10 @@ HARDFAULT_SPIN_S = 0.05           # a HardFault handler running this long never 
 TRACE_DEPTH = 32
 
 WFI_T1 = 0xBF30
+CPSIE_I = (0xB662, 0xB663)        # cpsie i, cpsie if
+MSR_T1 = 0xF380                   # msr <special>, Rn: first halfword (Rn in bits 3:0)
+MSR_MASKS = (0x8810, 0x8811, 0x8812, 0x8813)   # second halfword: PRIMASK, BASEPRI, BASEPRI_MAX, FAULTMASK
+UNMASK_SCAN = 8                   # instructions looked at for the one that unmasks
 WFI_T2 = 0x8003F3AF
 DEFAULT_CPU_HZ = 280_000_000
 STM32H7A3_IRQS = 160
@@ -723,7 +727,11 @@ class Machine:
             if end_instr is not None:
                 n = min(n, end_instr - self.instructions)
             if self.exc.pending and self.exc.candidate() is not None:
-                n = min(n, MASKED_SLICE)      # pending but masked: look again soon
+                # Pending but masked: look again soon, and end the slice right after the
+                # instruction that unmasks when it is a few instructions on. Firmware such as
+                # MicroPython's DMA wait loops on `cpsid; test; wfi; msr primask`, where a
+                # slice of any fixed length keeps ending while masked and the IRQ never runs.
+                n = min(n, MASKED_SLICE, self._unmask_distance())
             if self._clock_polling:
                 n = min(n, CLOCK_SLICE)
             if delivered:
@@ -861,6 +869,29 @@ class Machine:
             self._on_error(error)
             return
         self._check_wfi_and_spin()
+
+    def _unmask_distance(self) -> int:
+        """Instructions up to and including the next `cpsie i` or `msr primask/basepri/
+        faultmask, Rn` if the code from the PC runs straight into it within UNMASK_SCAN
+        instructions; otherwise MASKED_SLICE. A branch in between only makes the slice end
+        where the count runs out, as before."""
+        pc = self.regs.pc.read() & ~1
+        try:
+            halves = struct.unpack(f"<{2 * UNMASK_SCAN}H", self.uc.mem_read(pc, 4 * UNMASK_SCAN))
+        except UcError:
+            return MASKED_SLICE
+        i = 0
+        for count in range(1, UNMASK_SCAN + 1):
+            if i >= len(halves):
+                break
+            half = halves[i]
+            if half in CPSIE_I:
+                return count
+            wide = half >> 11 in (0b11101, 0b11110, 0b11111)
+            if wide and half & 0xFFF0 == MSR_T1 and i + 1 < len(halves) and halves[i + 1] in MSR_MASKS:
+                return count
+            i += 2 if wide else 1
+        return MASKED_SLICE
 
     def _check_wfi_and_spin(self) -> None:
         uc = self.uc
