@@ -16,21 +16,22 @@
 #define UART_ISR_TC (1u << 6)
 #define UART_ISR_TXE (1u << 7)
 
-/* Clock gate of the REPL UART (RCC enable registers at their 0x130+ offsets). */
-#if BOARD_REPL_UART_BASE == 0x40011000u /* USART1 on APB2 */
-#define UART_RCC_ENR (PSRAM_RCC_BASE + 0x150u)
+/* Clock gate of the REPL UART, by its number (RCC enable registers at their
+ * 0x130+ offsets; bits from the CMSIS RCC_APBxENR definitions). */
+#if BOARD_REPL_UART_NUMBER == 1 /* USART1 on APB2 */
+#define UART_RCC_ENR (BOARD_RCC_BASE + 0x150u)
 #define UART_RCC_BIT (1u << 4)
-#elif BOARD_REPL_UART_BASE == 0x40004400u /* USART2 on APB1L */
-#define UART_RCC_ENR (PSRAM_RCC_BASE + 0x148u)
+#elif BOARD_REPL_UART_NUMBER == 2 /* USART2 on APB1L */
+#define UART_RCC_ENR (BOARD_RCC_BASE + 0x148u)
 #define UART_RCC_BIT (1u << 17)
-#elif BOARD_REPL_UART_BASE == 0x40004800u /* USART3 on APB1L */
-#define UART_RCC_ENR (PSRAM_RCC_BASE + 0x148u)
+#elif BOARD_REPL_UART_NUMBER == 3 /* USART3 on APB1L */
+#define UART_RCC_ENR (BOARD_RCC_BASE + 0x148u)
 #define UART_RCC_BIT (1u << 18)
-#elif BOARD_REPL_UART_BASE == 0x40007800u /* UART7 on APB1L */
-#define UART_RCC_ENR (PSRAM_RCC_BASE + 0x148u)
+#elif BOARD_REPL_UART_NUMBER == 7 /* UART7 on APB1L */
+#define UART_RCC_ENR (BOARD_RCC_BASE + 0x148u)
 #define UART_RCC_BIT (1u << 30)
 #else
-#error "selftest_uart.c: no clock gate known for BOARD_REPL_UART_BASE"
+#error "selftest_uart.c: no clock gate known for BOARD_REPL_UART_NUMBER"
 #endif
 
 /* A character at 115200 baud takes ~87 us; this many status polls is far
@@ -40,7 +41,7 @@
 static int uart_ready;
 
 static void uart_pin(uint32_t port, uint32_t pin, uint32_t af) {
-    uint32_t base = PSRAM_GPIO_BASE(port);
+    uint32_t base = BOARD_GPIO_BASE(port);
     uint32_t afr = base + (pin < 8u ? PSRAM_GPIO_AFRL : PSRAM_GPIO_AFRH);
     uint32_t shift4 = (pin & 7u) * 4u, shift2 = pin * 2u;
     PSRAM_REG32(PSRAM_RCC_AHB4ENR) |= 1u << port;

@@ -36,12 +36,15 @@ LD_FILES = $(H7PSRAM_GEN_DIR)/h7psram_board.ld
 # mboot's jump target (its Makefile reads TEXT0_ADDR as APPLICATION_ADDR) must be
 # the address the application is linked at, or mboot finds no valid stack
 # pointer there and stays in DFU mode.
+# Without mboot the application starts at the flash base (H7PSRAM_FLASH_BASE, from
+# the devicetree's flash0 node).
+include $(H7PSRAM_GEN_DIR)/h7psram_flash.mk
 ifeq ($(H7PSRAM_MBOOT),1)
 include $(H7PSRAM_GEN_DIR)/h7psram_mboot.mk
-MBOOT_TEXT0_ADDR = 0x08000000
+MBOOT_TEXT0_ADDR = $(H7PSRAM_FLASH_BASE)
 MBOOT_LD_FILES = $(H7PSRAM_GEN_DIR)/h7psram_mboot.ld stm32_sections.ld
 else
-TEXT0_ADDR = 0x08000000
+TEXT0_ADDR = $(H7PSRAM_FLASH_BASE)
 endif
 
 CFLAGS += -I$(H7PSRAM_GEN_DIR) -I$(H7PSRAM_COMMON_DIR) -I$(H7PSRAM_DRIVER_DIR)

@@ -28,12 +28,12 @@
 #define MICROPY_HW_CLK_PLLVCO               (RCC_PLL1VCOWIDE)
 #define MICROPY_HW_CLK_PLLFRAC              (0)
 
-// USB's 48 MHz from PLL3 (dts pll3; checked by tests/build): 25 MHz / 5 * 48 = 240 MHz VCO, / 5.
-#define MICROPY_HW_CLK_PLL3M                (5)
-#define MICROPY_HW_CLK_PLL3N                (48)
-#define MICROPY_HW_CLK_PLL3P                (5)
-#define MICROPY_HW_CLK_PLL3Q                (5)
-#define MICROPY_HW_CLK_PLL3R                (5)
+// USB's 48 MHz from PLL3 (dts pll3): 25 MHz / 5 * 48 = 240 MHz VCO, / 5.
+#define MICROPY_HW_CLK_PLL3M                (BOARD_PLL3_M)
+#define MICROPY_HW_CLK_PLL3N                (BOARD_PLL3_N)
+#define MICROPY_HW_CLK_PLL3P                (BOARD_PLL3_P)
+#define MICROPY_HW_CLK_PLL3Q                (BOARD_PLL3_Q)
+#define MICROPY_HW_CLK_PLL3R                (BOARD_PLL3_R)
 #define MICROPY_HW_CLK_PLL3VCI              (RCC_PLL3VCIRANGE_2)
 #define MICROPY_HW_CLK_PLL3VCO              (RCC_PLL3VCOWIDE)
 #define MICROPY_HW_CLK_PLL3FRAC             (0)
@@ -45,11 +45,47 @@
 
 #define MICROPY_HW_RTC_USE_LSE              (1)
 
-// REPL on USART1 (dts chosen h7psram,repl-uart) and on USB CDC.
-#define MICROPY_HW_UART1_TX                 (pin_A9)
-#define MICROPY_HW_UART1_RX                 (pin_A10)
-#define MICROPY_HW_UART_REPL                PYB_UART_1
-#define MICROPY_HW_UART_REPL_BAUD           115200
+// MicroPython's pin object of a pin the devicetree names (BOARD_LED_NAME = A1 -> pin_A1).
+#define H7PSRAM_PASTE_(a, b)                a##b
+#define H7PSRAM_PASTE(a, b)                 H7PSRAM_PASTE_(a, b)
+#define H7PSRAM_PIN(name)                   (H7PSRAM_PASTE(pin_, name))
+
+// REPL on the devicetree's UART (chosen h7psram,repl-uart: USART1 PA9/PA10) and on USB CDC.
+// The UART's number is part of MicroPython's macro names, which the preprocessor cannot build.
+#if BOARD_REPL_UART_NUMBER == 1
+#define MICROPY_HW_UART1_TX                 H7PSRAM_PIN(BOARD_REPL_UART_TX_NAME)
+#define MICROPY_HW_UART1_RX                 H7PSRAM_PIN(BOARD_REPL_UART_RX_NAME)
+#else
+#error "h7psram_common.h: add the MICROPY_HW_UARTn_TX/RX lines for the devicetree's REPL UART"
+#endif
+#define MICROPY_HW_UART_REPL                H7PSRAM_PASTE(PYB_UART_, BOARD_REPL_UART_NUMBER)
+#define MICROPY_HW_UART_REPL_BAUD           BOARD_REPL_BAUDRATE
+
+// User LED and key from the devicetree (/leds/led-user, /keys/key-user).
+#define MICROPY_HW_LED1                     H7PSRAM_PIN(BOARD_LED_NAME)
+#if BOARD_LED_ACTIVE_HIGH
+#define MICROPY_HW_LED_ON(pin)              (mp_hal_pin_high(pin))
+#define MICROPY_HW_LED_OFF(pin)             (mp_hal_pin_low(pin))
+#else
+#define MICROPY_HW_LED_ON(pin)              (mp_hal_pin_low(pin))
+#define MICROPY_HW_LED_OFF(pin)             (mp_hal_pin_high(pin))
+#endif
+#define MICROPY_HW_HAS_SWITCH               (1)
+#define MICROPY_HW_USRSW_PIN                H7PSRAM_PIN(BOARD_KEY_NAME)
+#if BOARD_KEY_PULL == 1
+#define MICROPY_HW_USRSW_PULL               (GPIO_PULLUP)
+#elif BOARD_KEY_PULL == 2
+#define MICROPY_HW_USRSW_PULL               (GPIO_PULLDOWN)
+#else
+#define MICROPY_HW_USRSW_PULL               (GPIO_NOPULL)
+#endif
+#if BOARD_KEY_ACTIVE_HIGH
+#define MICROPY_HW_USRSW_EXTI_MODE          (GPIO_MODE_IT_RISING)
+#define MICROPY_HW_USRSW_PRESSED            (1)
+#else
+#define MICROPY_HW_USRSW_EXTI_MODE          (GPIO_MODE_IT_FALLING)
+#define MICROPY_HW_USRSW_PRESSED            (0)
+#endif
 
 // USB: the OTG_HS core with its internal full-speed PHY on PA11/PA12; no
 // VBUS sensing pin on either board.

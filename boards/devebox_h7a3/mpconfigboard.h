@@ -8,17 +8,8 @@
 
 #include "h7psram_common.h"
 
-// User LED D2 on PA1, lit when the pin is low.
-#define MICROPY_HW_LED1                     (pin_A1)
-#define MICROPY_HW_LED_ON(pin)              (mp_hal_pin_low(pin))
-#define MICROPY_HW_LED_OFF(pin)             (mp_hal_pin_high(pin))
-
-// Key K1 on PE3 pulls the pin low when pressed.
-#define MICROPY_HW_HAS_SWITCH               (1)
-#define MICROPY_HW_USRSW_PIN                (pin_E3)
-#define MICROPY_HW_USRSW_PULL               (GPIO_PULLUP)
-#define MICROPY_HW_USRSW_EXTI_MODE          (GPIO_MODE_IT_FALLING)
-#define MICROPY_HW_USRSW_PRESSED            (0)
+// User LED D2 on PA1 (lit when low) and key K1 on PE3 (pulls low): from the
+// devicetree, through h7psram_common.h.
 
 // UARTs brought out on the headers besides the REPL UART.
 #define MICROPY_HW_UART2_TX                 (pin_A2)

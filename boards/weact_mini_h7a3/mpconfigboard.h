@@ -8,17 +8,8 @@
 
 #include "h7psram_common.h"
 
-// Blue LED on PE3, lit when the pin is high.
-#define MICROPY_HW_LED1                     (pin_E3)
-#define MICROPY_HW_LED_ON(pin)              (mp_hal_pin_high(pin))
-#define MICROPY_HW_LED_OFF(pin)             (mp_hal_pin_low(pin))
-
-// Key K1 on PC13 pulls the pin high when pressed.
-#define MICROPY_HW_HAS_SWITCH               (1)
-#define MICROPY_HW_USRSW_PIN                (pin_C13)
-#define MICROPY_HW_USRSW_PULL               (GPIO_PULLDOWN)
-#define MICROPY_HW_USRSW_EXTI_MODE          (GPIO_MODE_IT_RISING)
-#define MICROPY_HW_USRSW_PRESSED            (1)
+// Blue LED on PE3 (lit when high) and key K1 on PC13 (pulls high): from the
+// devicetree, through h7psram_common.h.
 
 // UARTs brought out on the headers besides the REPL UART.
 #define MICROPY_HW_UART2_TX                 (pin_A2)

@@ -151,7 +151,7 @@ void psram_dcache_sync_range(volatile void *addr, size_t len) {
 /* ---- clocks, IO manager, pins --------------------------------------- */
 
 static void psram_gpio_af(uint32_t port, uint32_t pin, uint32_t af, uint32_t pull) {
-    uint32_t base = PSRAM_GPIO_BASE(port);
+    uint32_t base = BOARD_GPIO_BASE(port);
     uint32_t afr = base + (pin < 8u ? PSRAM_GPIO_AFRL : PSRAM_GPIO_AFRH);
     uint32_t afr_shift = (pin & 7u) * 4u;
     uint32_t shift2 = pin * 2u;
@@ -405,6 +405,17 @@ static psram_status_t psram_memory_map(void) {
     return PSRAM_OK;
 }
 
+/* DCR1.DEVSIZE holds log2(size) - 1 (the device has 2^(DEVSIZE+1) bytes) and
+ * DCR3.CSBOUND log2(page size); the header gives both logarithms, the
+ * generator has checked that size and page are powers of two. */
+#if PSRAM_DEVSIZE < 1 || PSRAM_DEVSIZE - 1 > PSRAM_OSPI_DCR1_DEVSIZE_MAX
+#error "psram_board.h: PSRAM_DEVSIZE does not fit DCR1.DEVSIZE"
+#endif
+/* the reference manual asks for at least 3 when the boundary is used */
+#if PSRAM_CSBOUND < 3 || PSRAM_CSBOUND > PSRAM_OSPI_DCR3_CSBOUND_MAX
+#error "psram_board.h: PSRAM_CSBOUND does not fit DCR3.CSBOUND"
+#endif
+
 typedef struct {
     uint32_t devsize, csbound;
     uint32_t id_prescaler, id_csht, id_refresh;
@@ -415,10 +426,10 @@ typedef struct {
 /* All derived values, checked before any register is touched. */
 static psram_status_t psram_plan(psram_plan_t *p, psram_info_t *info) {
     const uint32_t kernel = PSRAM_KERNEL_CLOCK_HZ;
-    bool ok = psram_timing_devsize(PSRAM_SIZE, &p->devsize) == PSRAM_TIMING_OK &&
-              psram_timing_csbound(PSRAM_PAGE_SIZE, &p->csbound) == PSRAM_TIMING_OK &&
-              psram_timing_prescaler(kernel, PSRAM_ID_MAX_CLOCK_HZ, &p->id_prescaler) == PSRAM_TIMING_OK &&
-              psram_timing_mpu_rasr_guard(PSRAM_OSPI1_WINDOW_SIZE, &p->rasr_guard) == PSRAM_TIMING_OK &&
+    p->devsize = PSRAM_DEVSIZE - 1u;
+    p->csbound = PSRAM_CSBOUND;
+    bool ok = psram_timing_prescaler(kernel, PSRAM_ID_MAX_CLOCK_HZ, &p->id_prescaler) == PSRAM_TIMING_OK &&
+              psram_timing_mpu_rasr_guard(PSRAM_OCTOSPI_WINDOW_SIZE, &p->rasr_guard) == PSRAM_TIMING_OK &&
               psram_timing_mpu_rasr_window(PSRAM_SIZE, &p->rasr_window) == PSRAM_TIMING_OK;
     if (!ok || PSRAM_RUN_PRESCALER > PSRAM_OSPI_DCR2_PRESCALER_MAX) {
         return PSRAM_ERR_CONFIG;
@@ -472,7 +483,7 @@ static psram_status_t psram_bring_up(psram_info_t *info) {
         return st;
     }
     /* close the whole 256 MiB window before the controller changes state */
-    psram_mpu_set(PSRAM_MPU_REGION_GUARD, PSRAM_BASE, plan.rasr_guard);
+    psram_mpu_set(PSRAM_MPU_REGION_GUARD, PSRAM_OCTOSPI_WINDOW_BASE, plan.rasr_guard);
     psram_clocks_and_pins();
     st = psram_route_port1();
     if (st != PSRAM_OK) {

@@ -48,7 +48,6 @@ typedef struct {
 #ifndef PSRAM_MPU_REGION_WINDOW
 #define PSRAM_MPU_REGION_WINDOW 2u
 #endif
-#define PSRAM_OSPI1_WINDOW_SIZE 0x10000000u /* 256 MiB at 0x90000000 */
 
 psram_status_t psram_init(psram_info_t *info);
 

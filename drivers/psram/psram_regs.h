@@ -2,10 +2,13 @@
  * Register map used by the PSRAM driver: OCTOSPI1, OCTOSPIM, the RCC/GPIO bits
  * it needs, and the Cortex-M7 MPU / cache-maintenance registers.
  *
- * Written from the project's hardware fact sheet (docs: driver.md lists the
- * source of every value).  All names carry a PSRAM_ prefix so that this header
- * can be included next to the ST HAL / CMSIS headers inside MicroPython
- * without redefining any of their macros.
+ * Offsets and bit fields only: the peripheral bases (PSRAM_OCTOSPI_BASE,
+ * PSRAM_OCTOSPIM_BASE, BOARD_RCC_BASE, BOARD_GPIO_BASE) come from psram_board.h,
+ * which is generated from the devicetree; a file that uses a register address
+ * includes it.  Sources of the values: docs/hardware.md (sections named below).
+ * All names carry a PSRAM_ prefix so that this header can be included next to
+ * the ST HAL / CMSIS headers inside MicroPython without redefining any of
+ * their macros.
  */
 #ifndef PSRAM_REGS_H
 #define PSRAM_REGS_H
@@ -15,29 +18,28 @@
 #define PSRAM_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 #define PSRAM_REG8(addr) (*(volatile uint8_t *)(uintptr_t)(addr))
 
-/* ---- OCTOSPI1 (fact sheet A.2, B.1) ---------------------------------- */
-#define PSRAM_OSPI_BASE 0x52005000u
+/* ---- OCTOSPI1 (hardware.md "OCTOSPI registers") ---------------------- */
 
-#define PSRAM_OSPI_CR (PSRAM_OSPI_BASE + 0x000u)
-#define PSRAM_OSPI_DCR1 (PSRAM_OSPI_BASE + 0x008u)
-#define PSRAM_OSPI_DCR2 (PSRAM_OSPI_BASE + 0x00Cu)
-#define PSRAM_OSPI_DCR3 (PSRAM_OSPI_BASE + 0x010u)
-#define PSRAM_OSPI_DCR4 (PSRAM_OSPI_BASE + 0x014u)
-#define PSRAM_OSPI_SR (PSRAM_OSPI_BASE + 0x020u)
-#define PSRAM_OSPI_FCR (PSRAM_OSPI_BASE + 0x024u)
-#define PSRAM_OSPI_DLR (PSRAM_OSPI_BASE + 0x040u)
-#define PSRAM_OSPI_AR (PSRAM_OSPI_BASE + 0x048u)
-#define PSRAM_OSPI_DR (PSRAM_OSPI_BASE + 0x050u)
-#define PSRAM_OSPI_CCR (PSRAM_OSPI_BASE + 0x100u)
-#define PSRAM_OSPI_TCR (PSRAM_OSPI_BASE + 0x108u)
-#define PSRAM_OSPI_IR (PSRAM_OSPI_BASE + 0x110u)
-#define PSRAM_OSPI_ABR (PSRAM_OSPI_BASE + 0x120u)
-#define PSRAM_OSPI_LPTR (PSRAM_OSPI_BASE + 0x130u)
-#define PSRAM_OSPI_WPCCR (PSRAM_OSPI_BASE + 0x140u)
-#define PSRAM_OSPI_WCCR (PSRAM_OSPI_BASE + 0x180u)
-#define PSRAM_OSPI_WTCR (PSRAM_OSPI_BASE + 0x188u)
-#define PSRAM_OSPI_WIR (PSRAM_OSPI_BASE + 0x190u)
-#define PSRAM_OSPI_WABR (PSRAM_OSPI_BASE + 0x1A0u)
+#define PSRAM_OSPI_CR (PSRAM_OCTOSPI_BASE + 0x000u)
+#define PSRAM_OSPI_DCR1 (PSRAM_OCTOSPI_BASE + 0x008u)
+#define PSRAM_OSPI_DCR2 (PSRAM_OCTOSPI_BASE + 0x00Cu)
+#define PSRAM_OSPI_DCR3 (PSRAM_OCTOSPI_BASE + 0x010u)
+#define PSRAM_OSPI_DCR4 (PSRAM_OCTOSPI_BASE + 0x014u)
+#define PSRAM_OSPI_SR (PSRAM_OCTOSPI_BASE + 0x020u)
+#define PSRAM_OSPI_FCR (PSRAM_OCTOSPI_BASE + 0x024u)
+#define PSRAM_OSPI_DLR (PSRAM_OCTOSPI_BASE + 0x040u)
+#define PSRAM_OSPI_AR (PSRAM_OCTOSPI_BASE + 0x048u)
+#define PSRAM_OSPI_DR (PSRAM_OCTOSPI_BASE + 0x050u)
+#define PSRAM_OSPI_CCR (PSRAM_OCTOSPI_BASE + 0x100u)
+#define PSRAM_OSPI_TCR (PSRAM_OCTOSPI_BASE + 0x108u)
+#define PSRAM_OSPI_IR (PSRAM_OCTOSPI_BASE + 0x110u)
+#define PSRAM_OSPI_ABR (PSRAM_OCTOSPI_BASE + 0x120u)
+#define PSRAM_OSPI_LPTR (PSRAM_OCTOSPI_BASE + 0x130u)
+#define PSRAM_OSPI_WPCCR (PSRAM_OCTOSPI_BASE + 0x140u)
+#define PSRAM_OSPI_WCCR (PSRAM_OCTOSPI_BASE + 0x180u)
+#define PSRAM_OSPI_WTCR (PSRAM_OCTOSPI_BASE + 0x188u)
+#define PSRAM_OSPI_WIR (PSRAM_OCTOSPI_BASE + 0x190u)
+#define PSRAM_OSPI_WABR (PSRAM_OCTOSPI_BASE + 0x1A0u)
 
 /* CR (B.2) */
 #define PSRAM_OSPI_CR_EN (1u << 0)
@@ -103,9 +105,8 @@
 #define PSRAM_OSPI_TCR_SSHIFT (1u << 30)
 
 /* ---- OCTOSPIM, the IO manager (A.3) --------------------------------- */
-#define PSRAM_OSPIM_BASE 0x5200B400u
-#define PSRAM_OSPIM_CR (PSRAM_OSPIM_BASE + 0x00u)
-#define PSRAM_OSPIM_P1CR (PSRAM_OSPIM_BASE + 0x04u)
+#define PSRAM_OSPIM_CR (PSRAM_OCTOSPIM_BASE + 0x00u)
+#define PSRAM_OSPIM_P1CR (PSRAM_OCTOSPIM_BASE + 0x04u)
 #define PSRAM_OSPIM_CR_MUXEN (1u << 0)
 /* Port 1 fed by OCTOSPI1: CLKEN, DQSEN, NCSEN, IOLEN (IO[3:0] <- OCTOSPI1
  * IO[3:0]) and IOHEN/IOHSRC=01 (IO[7:4] <- OCTOSPI1 IO[7:4]).  This is the
@@ -116,15 +117,13 @@
  * The H7A3 enable registers are the ones at 0x130+ (what the CMSIS struct
  * compiles to, confirmed by the MicroPython boot trace); the reset registers
  * have a single copy. */
-#define PSRAM_RCC_BASE 0x58024400u
-#define PSRAM_RCC_AHB3RSTR (PSRAM_RCC_BASE + 0x07Cu)
-#define PSRAM_RCC_AHB3ENR (PSRAM_RCC_BASE + 0x134u)
-#define PSRAM_RCC_AHB4ENR (PSRAM_RCC_BASE + 0x140u)
+#define PSRAM_RCC_AHB3RSTR (BOARD_RCC_BASE + 0x07Cu)
+#define PSRAM_RCC_AHB3ENR (BOARD_RCC_BASE + 0x134u)
+#define PSRAM_RCC_AHB4ENR (BOARD_RCC_BASE + 0x140u)
 #define PSRAM_RCC_AHB3_OSPI1 (1u << 14)
 #define PSRAM_RCC_AHB3_IOMNGR (1u << 21)
 
-/* ---- GPIO ports (A.2): port n at GPIOA + n * 0x400 ----------------- */
-#define PSRAM_GPIO_BASE(port) (0x58020000u + 0x400u * (uint32_t)(port))
+/* ---- GPIO ports: registers of port n at BOARD_GPIO_BASE(n) ----------- */
 #define PSRAM_GPIO_MODER 0x00u
 #define PSRAM_GPIO_OTYPER 0x04u
 #define PSRAM_GPIO_OSPEEDR 0x08u

@@ -79,33 +79,6 @@ psram_timing_status_t psram_timing_log2(uint32_t value, uint32_t *log2) {
     return PSRAM_TIMING_OK;
 }
 
-psram_timing_status_t psram_timing_csbound(uint32_t page_size, uint32_t *csbound) {
-    uint32_t n;
-    psram_timing_status_t st = psram_timing_log2(page_size, &n);
-    if (st != PSRAM_TIMING_OK) {
-        return st;
-    }
-    /* the reference manual text recommends at least 3 when the boundary is used */
-    if (n < 3u || n > PSRAM_OSPI_DCR3_CSBOUND_MAX) {
-        return PSRAM_TIMING_ERR_RANGE;
-    }
-    *csbound = n;
-    return PSRAM_TIMING_OK;
-}
-
-psram_timing_status_t psram_timing_devsize(uint32_t size_bytes, uint32_t *devsize) {
-    uint32_t n;
-    psram_timing_status_t st = psram_timing_log2(size_bytes, &n);
-    if (st != PSRAM_TIMING_OK) {
-        return st;
-    }
-    if (n < 1u || n - 1u > PSRAM_OSPI_DCR1_DEVSIZE_MAX) {
-        return PSRAM_TIMING_ERR_RANGE;
-    }
-    *devsize = n - 1u;
-    return PSRAM_TIMING_OK;
-}
-
 /* RASR.SIZE encodes 2^(SIZE+1) bytes; the smallest region is 32 bytes. */
 static psram_timing_status_t mpu_size_field(uint32_t size_bytes, uint32_t *field) {
     uint32_t n;

@@ -41,12 +41,6 @@ psram_timing_status_t psram_timing_csht(uint32_t clk_hz, uint32_t tcph_ns, uint3
 /* log2 of an exact power of two. */
 psram_timing_status_t psram_timing_log2(uint32_t value, uint32_t *log2);
 
-/* DCR3.CSBOUND = log2(page size): bursts are cut at every page boundary. */
-psram_timing_status_t psram_timing_csbound(uint32_t page_size, uint32_t *csbound);
-
-/* DCR1.DEVSIZE: the device holds 2^(DEVSIZE+1) bytes, so log2(size) - 1. */
-psram_timing_status_t psram_timing_devsize(uint32_t size_bytes, uint32_t *devsize);
-
 /* MPU RASR word for the PSRAM window (Normal, write-through, not bufferable,
  * full access, executable, region enabled). */
 psram_timing_status_t psram_timing_mpu_rasr_window(uint32_t size_bytes, uint32_t *rasr);

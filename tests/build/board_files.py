@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
+
+import pytest
 
 _DEFINE = re.compile(r"^\s*#define\s+(\w+)\s+(.+?)\s*(?://.*)?$")
 
@@ -18,11 +24,41 @@ def defines(path: Path) -> dict[str, str]:
     return out
 
 
+_NAME = re.compile(r"^\s*#define\s+(\w+(?:\(\w+\))?)", re.M)
+_MARK = "@h7psram@"
+
+
+@functools.lru_cache(maxsize=None)
 def board_macros(repo: Path, board: str) -> dict[str, str]:
-    """What a board's mpconfigboard.h sees from the files in this repository."""
-    macros = defines(repo / "boards" / "common" / "h7psram_common.h")
-    macros.update(defines(repo / "boards" / board / "mpconfigboard.h"))
-    return macros
+    """What MicroPython sees from a board's mpconfigboard.h: every macro it and
+    h7psram_common.h define, expanded by the C preprocessor with the headers the
+    build generates from the devicetree (a function-like macro under its
+    parameter list, "MICROPY_HW_LED_ON(pin)")."""
+    from h7psram import build
+
+    cc = shutil.which("arm-none-eabi-gcc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to preprocess the board headers")
+    common, folder = repo / "boards" / "common", repo / "boards" / board
+    names = dict.fromkeys(_NAME.findall((common / "h7psram_common.h").read_text()) +
+                          _NAME.findall((folder / "mpconfigboard.h").read_text()))
+    with tempfile.TemporaryDirectory() as tmp:
+        build.generate(board, "split", Path(tmp))
+        src = Path(tmp) / "macros.c"
+        src.write_text('#include "mpconfigboard.h"\n' +
+                       "".join(f"{_MARK}{i} {name}\n" for i, name in enumerate(names)))
+        proc = subprocess.run([cc, "-E", "-P", f"-I{folder}", f"-I{common}", f"-I{tmp}", str(src)],
+                              capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out: dict[str, str] = {}
+    names = list(names)
+    for line in proc.stdout.splitlines():
+        if line.startswith(_MARK):
+            index, _, text = line[len(_MARK):].partition(" ")
+            name = names[int(index)]
+            if text.strip() != name:          # a name left as it is was not defined here
+                out[name] = text.strip()
+    return out
 
 
 def unparen(text: str) -> str:

@@ -63,16 +63,19 @@ def test_repl_uart_and_led_match_the_devicetree(repo, name):
     m = board_macros(repo, name)
     number = int(board.repl_uart.replace("USART", "").replace("UART", ""))
     assert m["MICROPY_HW_UART_REPL"] == f"PYB_UART_{number}"
-    assert unparen(m["MICROPY_HW_UART_REPL_BAUD"]) == str(board.repl_baudrate)
+    assert unparen(m["MICROPY_HW_UART_REPL_BAUD"]).rstrip("u") == str(board.repl_baudrate)
     for end in ("TX", "RX"):
         port, pin, _af = board.pins[f"REPL_{end}"]
         assert unparen(m[f"MICROPY_HW_UART{number}_{end}"]) == f"pin_{port}{pin}"
     led = board.led
     assert unparen(m["MICROPY_HW_LED1"]) == f"pin_{led.port}{led.pin}"
     lit = "mp_hal_pin_high" if led.active_high else "mp_hal_pin_low"
-    text = (repo / "boards" / name / "mpconfigboard.h").read_text()
-    on = re.search(r"#define\s+MICROPY_HW_LED_ON\(pin\)\s+\((\w+)\(pin\)\)", text)
-    assert on and on.group(1) == lit, f"{name}: LED lit by {on and on.group(1)}, dts says {lit}"
+    assert unparen(m["MICROPY_HW_LED_ON(pin)"]) == f"{lit}(pin)", f"{name}: dts says the LED is lit by {lit}"
+    key = board.user_key
+    assert unparen(m["MICROPY_HW_USRSW_PIN"]) == f"pin_{key.port}{key.pin}"
+    assert unparen(m["MICROPY_HW_USRSW_PRESSED"]) == str(int(key.active_high))
+    pull = {"up": "GPIO_PULLUP", "down": "GPIO_PULLDOWN", "none": "GPIO_NOPULL"}[key.pull]
+    assert unparen(m["MICROPY_HW_USRSW_PULL"]) == pull
 
 
 @pytest.mark.parametrize("name", BOARDS)
@@ -81,9 +84,8 @@ def test_clocks_match_the_devicetree(repo, name):
     m = board_macros(repo, name)
     hal = defines(repo / "boards" / name / "stm32h7xx_hal_conf.h")
     assert int(unparen(hal["HSE_VALUE"])) == board.hse_hz
-    # PLL1 comes from the generated header, so only the names are checked here
     for f in "MNPQR":
-        assert unparen(m[f"MICROPY_HW_CLK_PLL{f}"]) == f"BOARD_PLL1_{f}"
+        assert int(unparen(m[f"MICROPY_HW_CLK_PLL{f}"])) == getattr(board.pll1, f.lower()), f"PLL1{f}"
     pll3 = board.pll3
     for f in "MNPQR":
         assert int(unparen(m[f"MICROPY_HW_CLK_PLL3{f}"])) == getattr(pll3, f.lower()), f"PLL3{f}"

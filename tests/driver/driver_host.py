@@ -44,8 +44,7 @@ def build_host_lib(out: Path) -> Optional[ctypes.CDLL]:
     for name in ("psram_timing_prescaler", "psram_timing_refresh", "psram_timing_csht"):
         getattr(lib, name).argtypes = [u32, u32, U32P]
         getattr(lib, name).restype = ctypes.c_int
-    for name in ("psram_timing_log2", "psram_timing_csbound", "psram_timing_devsize",
-                 "psram_timing_mpu_rasr_window", "psram_timing_mpu_rasr_guard"):
+    for name in ("psram_timing_log2", "psram_timing_mpu_rasr_window", "psram_timing_mpu_rasr_guard"):
         getattr(lib, name).argtypes = [u32, U32P]
         getattr(lib, name).restype = ctypes.c_int
     lib.psram_timing_mpu_rbar.argtypes = [u32, u32]

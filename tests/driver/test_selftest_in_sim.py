@@ -131,10 +131,10 @@ def test_programmed_registers_equal_the_pure_functions(elves, psramlib, board, p
     assert clk == 70_000_000
     dcr1 = ospi.read(DCR1, 4)
     assert (dcr1 >> 8) & 7 == call_out(psramlib.psram_timing_csht, clk, part_tcph)[1]
-    assert (dcr1 >> 16) & 0x1F == call_out(psramlib.psram_timing_devsize, 8 << 20)[1]
+    assert (dcr1 >> 16) & 0x1F == 22                                # 8 MiB = 2^(22+1) bytes
     assert dcr1 & (1 << 3)                                          # DLYBYP
     assert ospi.read(DCR4, 4) == call_out(psramlib.psram_timing_refresh, clk, part_tcem)[1]
-    assert (ospi.read(DCR3, 4) >> 16) & 0x1F == call_out(psramlib.psram_timing_csbound, 1024)[1]
+    assert (ospi.read(DCR3, 4) >> 16) & 0x1F == 10                  # 1 KiB pages
     assert ospi.read(CR, 4) >> 28 == 3 and ospi.read(CR, 4) & (1 << 3)   # memory-mapped, TCEN
     assert ospi.read(LPTR, 4) == 1
     assert ospi.read(TCR, 4) == (1 << 30) | 6                        # SSHIFT, 6 wait cycles

@@ -86,16 +86,12 @@ def test_prescaler_out_of_range(psramlib):
     assert call_out(psramlib.psram_timing_prescaler, KERNEL, 0)[0] == ERR_ZERO
 
 
-def test_csbound_and_devsize(psramlib):
-    assert call_out(psramlib.psram_timing_csbound, 1024) == (OK, 10)
-    assert call_out(psramlib.psram_timing_csbound, 32) == (OK, 5)
-    assert call_out(psramlib.psram_timing_csbound, 1000)[0] == ERR_NOT_POW2
-    assert call_out(psramlib.psram_timing_csbound, 4)[0] == ERR_RANGE  # below the minimum of 3
-    assert call_out(psramlib.psram_timing_csbound, 0)[0] == ERR_ZERO
-    # DEVSIZE: size = 2^(DEVSIZE+1) bytes, so 8 MiB -> 22 (facts B.3)
-    assert call_out(psramlib.psram_timing_devsize, 8 << 20) == (OK, 22)
-    assert call_out(psramlib.psram_timing_devsize, 16 << 20) == (OK, 23)
-    assert call_out(psramlib.psram_timing_devsize, 3 << 20)[0] == ERR_NOT_POW2
+def test_log2(psramlib):
+    # DEVSIZE and CSBOUND come from the generated header; the MPU size field still uses log2
+    assert call_out(psramlib.psram_timing_log2, 1024) == (OK, 10)
+    assert call_out(psramlib.psram_timing_log2, 8 << 20) == (OK, 23)
+    assert call_out(psramlib.psram_timing_log2, 1000)[0] == ERR_NOT_POW2
+    assert call_out(psramlib.psram_timing_log2, 0)[0] == ERR_ZERO
 
 
 def decode_rasr(word: int) -> dict:

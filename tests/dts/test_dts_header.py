@@ -13,7 +13,7 @@ from h7psram.boards import load_board
 from h7psram.dts.header import c_header
 
 CONTRACT_MACROS = [
-    "PSRAM_BOARD_NAME", "PSRAM_BASE", "PSRAM_SIZE", "PSRAM_DEVSIZE", "PSRAM_PAGE_SIZE", "PSRAM_CSBOUND",
+    "PSRAM_BOARD_NAME", "PSRAM_BASE", "PSRAM_SIZE", "PSRAM_DEVSIZE", "PSRAM_CSBOUND",
     "PSRAM_PART_NAME", "PSRAM_MFID", "PSRAM_KGD", "PSRAM_MAX_CLOCK_HZ", "PSRAM_TCEM_NS", "PSRAM_TCPH_NS",
     "PSRAM_READ_WAIT_CYCLES", "PSRAM_KERNEL_CLOCK_HZ", "PSRAM_PRESCALER",
     *(f"PSRAM_PIN_{s}_{f}" for s in ("CLK", "NCS", "IO0", "IO1", "IO2", "IO3") for f in ("PORT", "PIN", "AF")),

@@ -6,6 +6,8 @@ derived timing words (REFRESH, CSHT, MPU attributes) are the driver's job.
 
 from __future__ import annotations
 
+import re
+
 from h7psram.boards import Board
 from h7psram.errors import InputError
 
@@ -32,6 +34,30 @@ def _pin_lines(prefix: str, pin: tuple[str, int, int]) -> list[str]:
         _define(f"{prefix}_PIN", str(number)),
         _define(f"{prefix}_AF", str(af)),
     ]
+
+
+def _gpio_lines(prefix: str, gpio, pull: bool) -> list[str]:
+    """A plain GPIO (LED, key) as MicroPython's board header uses it: the pin as one token
+    (``A1``, pasted into ``pin_A1``), the level that means "on" and, for an input, the pull."""
+    lines = [
+        _define(f"{prefix}_NAME", f"{gpio.port}{gpio.pin}"),
+        _define(f"{prefix}_ACTIVE_HIGH", str(int(gpio.active_high))),
+    ]
+    if pull:
+        lines.append(_define(f"{prefix}_PULL", str(_PULLS[gpio.pull]), "0 none, 1 up, 2 down"))
+    return lines
+
+
+_PULLS = {"none": 0, "up": 1, "down": 2}
+
+
+def _uart_number(board: Board) -> int:
+    """MicroPython's UART number: USART1 -> 1, UART7 -> 7."""
+    match = re.fullmatch(r"U(?:S)?ART(\d+)", board.repl_uart)
+    if match is None:
+        raise InputError(f"{board.dts_path}: the REPL UART label {board.repl_uart.lower()} "
+                         "is not usartN or uartN")
+    return int(match.group(1))
 
 
 def _gpio_stride(board: Board) -> int:
@@ -69,13 +95,11 @@ def c_header(board: Board) -> str:
         _define("PSRAM_BASE", f"0x{psram.base:08X}u"),
         _define("PSRAM_SIZE", f"0x{psram.size:08X}u"),
         _define("PSRAM_DEVSIZE", str(devsize), "log2(size); DCR1.DEVSIZE holds this minus 1"),
-        _define("PSRAM_PAGE_SIZE", f"{psram.page_size}u"),
         _define("PSRAM_CSBOUND", str(csbound), "log2(page size): DCR3.CSBOUND"),
         _define("PSRAM_PART_NAME", f'"{psram.part}"'),
         _define("PSRAM_MFID", f"0x{psram.id_bytes[0]:02X}u"),
         _define("PSRAM_KGD", f"0x{psram.id_bytes[1]:02X}u"),
         _define("PSRAM_MAX_CLOCK_HZ", f"{psram.max_clock_hz}u", "linear bursts inside a page"),
-        _define("PSRAM_PAGE_CROSS_MAX_CLOCK_HZ", f"{psram.page_cross_max_hz}u"),
         _define("PSRAM_READ_ID_MAX_CLOCK_HZ", f"{psram.read_id_max_hz}u", "0x9F, SPI mode"),
         _define("PSRAM_TCEM_NS", f"{psram.tcem_ns}u", "max CE# low time"),
         _define("PSRAM_TCPH_NS", f"{psram.tcph_ns}u", "min CE# high time"),
@@ -87,10 +111,11 @@ def c_header(board: Board) -> str:
         _define("PSRAM_PRESCALER", str(psram.prescaler),
                 f"CLK = {psram.kernel_clock_hz // 1_000_000} MHz / {psram.prescaler + 1}"),
         "#endif",
-        _define("PSRAM_ID_PRESCALER", str(psram.id_prescaler),
-                f"for Read ID: {psram.id_clock_hz} Hz"),
         _define("PSRAM_OCTOSPI_BASE", f"0x{board.mmio_block('OCTOSPI1').base:08X}u", "OCTOSPI1 registers"),
         _define("PSRAM_OCTOSPIM_BASE", f"0x{board.mmio_block('OCTOSPIM').base:08X}u"),
+        _define("PSRAM_OCTOSPI_WINDOW_BASE", f"0x{board.mmio_block('OCTOSPI1_MM').base:08X}u"),
+        _define("PSRAM_OCTOSPI_WINDOW_SIZE", f"0x{board.mmio_block('OCTOSPI1_MM').size:08X}u",
+                "memory-mapped window of OCTOSPI1"),
         "",
         "/* pins: port index (A=0), pin number, alternate function */",
     ]
@@ -99,24 +124,27 @@ def c_header(board: Board) -> str:
     lines += [
         "",
         _define("BOARD_REPL_UART_BASE", f"0x{board.repl_uart_base:08X}u", board.repl_uart),
+        _define("BOARD_REPL_UART_NUMBER", str(_uart_number(board)), "MicroPython's UART number"),
         _define("BOARD_REPL_BAUDRATE", f"{board.repl_baudrate}u"),
         *_pin_lines("BOARD_REPL_UART_TX", board.pins["REPL_TX"]),
+        _define("BOARD_REPL_UART_TX_NAME", "".join(map(str, board.pins["REPL_TX"][:2]))),
         *_pin_lines("BOARD_REPL_UART_RX", board.pins["REPL_RX"]),
+        _define("BOARD_REPL_UART_RX_NAME", "".join(map(str, board.pins["REPL_RX"][:2]))),
         "",
         _define("BOARD_HSE_HZ", f"{board.hse_hz}u"),
         _define("BOARD_SYSCLK_HZ", f"{board.sysclk_hz}u", "PLL1 P"),
         _define("BOARD_HCLK_HZ", f"{board.hclk_hz}u"),
         *(_define(f"BOARD_{bus}_HZ", f"{hz}u") for bus, hz in board.apb_hz.items()),
         *(_define(f"BOARD_PLL1_{k.upper()}", str(getattr(board.pll1, k))) for k in "mnpqr"),
+        *(_define(f"BOARD_PLL3_{k.upper()}", str(getattr(board.pll3, k))) for k in "mnpqr"),
         "",
         _define("BOARD_RCC_BASE", f"0x{board.mmio_block('RCC').base:08X}u"),
         _define("BOARD_PWR_BASE", f"0x{board.mmio_block('PWR').base:08X}u"),
         _define("BOARD_FLASH_REG_BASE", f"0x{board.mmio_block('FLASH').base:08X}u"),
         _define("BOARD_GPIO_BASE(port)", f"(0x{gpio_a:08X}u + 0x{_gpio_stride(board):X}u * (unsigned)(port))"),
         "",
-        _define("BOARD_LED_PORT", str(_port_index(board.led.port)), f"GPIO{board.led.port}"),
-        _define("BOARD_LED_PIN", str(board.led.pin)),
-        _define("BOARD_LED_ACTIVE_HIGH", str(int(board.led.active_high))),
+        *_gpio_lines("BOARD_LED", board.led, pull=False),
+        *_gpio_lines("BOARD_KEY", board.user_key, pull=True),
         "",
         f"#endif /* {guard} */",
         "",

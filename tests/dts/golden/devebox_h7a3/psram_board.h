@@ -7,13 +7,11 @@
 #define PSRAM_BASE                      0x90000000u
 #define PSRAM_SIZE                      0x00800000u
 #define PSRAM_DEVSIZE                   23              /* log2(size); DCR1.DEVSIZE holds this minus 1 */
-#define PSRAM_PAGE_SIZE                 1024u
 #define PSRAM_CSBOUND                   10              /* log2(page size): DCR3.CSBOUND */
 #define PSRAM_PART_NAME                 "ESP-PSRAM64H"
 #define PSRAM_MFID                      0x0Du
 #define PSRAM_KGD                       0x5Du
 #define PSRAM_MAX_CLOCK_HZ              133000000u      /* linear bursts inside a page */
-#define PSRAM_PAGE_CROSS_MAX_CLOCK_HZ   84000000u
 #define PSRAM_READ_ID_MAX_CLOCK_HZ      133000000u      /* 0x9F, SPI mode */
 #define PSRAM_TCEM_NS                   8000u           /* max CE# low time */
 #define PSRAM_TCPH_NS                   50u             /* min CE# high time */
@@ -24,9 +22,10 @@
 #else
 #define PSRAM_PRESCALER                 1               /* CLK = 140 MHz / 2 */
 #endif
-#define PSRAM_ID_PRESCALER              1               /* for Read ID: 70000000 Hz */
 #define PSRAM_OCTOSPI_BASE              0x52005000u     /* OCTOSPI1 registers */
 #define PSRAM_OCTOSPIM_BASE             0x5200B400u
+#define PSRAM_OCTOSPI_WINDOW_BASE       0x90000000u
+#define PSRAM_OCTOSPI_WINDOW_SIZE       0x10000000u     /* memory-mapped window of OCTOSPI1 */
 
 /* pins: port index (A=0), pin number, alternate function */
 #define PSRAM_PIN_CLK_PORT              1               /* GPIOB */
@@ -49,13 +48,16 @@
 #define PSRAM_PIN_IO3_AF                9
 
 #define BOARD_REPL_UART_BASE            0x40011000u     /* USART1 */
+#define BOARD_REPL_UART_NUMBER          1               /* MicroPython's UART number */
 #define BOARD_REPL_BAUDRATE             115200u
 #define BOARD_REPL_UART_TX_PORT         0               /* GPIOA */
 #define BOARD_REPL_UART_TX_PIN          9
 #define BOARD_REPL_UART_TX_AF           7
+#define BOARD_REPL_UART_TX_NAME         A9
 #define BOARD_REPL_UART_RX_PORT         0               /* GPIOA */
 #define BOARD_REPL_UART_RX_PIN          10
 #define BOARD_REPL_UART_RX_AF           7
+#define BOARD_REPL_UART_RX_NAME         A10
 
 #define BOARD_HSE_HZ                    25000000u
 #define BOARD_SYSCLK_HZ                 280000000u      /* PLL1 P */
@@ -69,14 +71,21 @@
 #define BOARD_PLL1_P                    2
 #define BOARD_PLL1_Q                    14
 #define BOARD_PLL1_R                    14
+#define BOARD_PLL3_M                    5
+#define BOARD_PLL3_N                    48
+#define BOARD_PLL3_P                    5
+#define BOARD_PLL3_Q                    5
+#define BOARD_PLL3_R                    5
 
 #define BOARD_RCC_BASE                  0x58024400u
 #define BOARD_PWR_BASE                  0x58024800u
 #define BOARD_FLASH_REG_BASE            0x52002000u
 #define BOARD_GPIO_BASE(port)           (0x58020000u + 0x400u * (unsigned)(port))
 
-#define BOARD_LED_PORT                  0               /* GPIOA */
-#define BOARD_LED_PIN                   1
+#define BOARD_LED_NAME                  A1
 #define BOARD_LED_ACTIVE_HIGH           0
+#define BOARD_KEY_NAME                  E3
+#define BOARD_KEY_ACTIVE_HIGH           0
+#define BOARD_KEY_PULL                  1               /* 0 none, 1 up, 2 down */
 
 #endif /* PSRAM_BOARD_DEVEBOX_H7A3_H */
