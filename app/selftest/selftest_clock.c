@@ -3,7 +3,7 @@
  * (PLL values from the board header, i.e. the dts):
  * HSE 25 MHz -> PLL1 (M=5, N=112, P=2, Q=R=14) -> SYSCLK 280 MHz, AHB /2 ->
  * HCLK 140 MHz (also the OCTOSPI kernel clock, OCTOSPISEL at reset), every
- * APB /2 -> 70 MHz.  280 MHz needs VOS0 (fact sheet F.4, I.15).
+ * APB /2 -> 70 MHz.  280 MHz needs VOS0 (docs/hardware.md#clocks).
  */
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-/* 280 MHz system clock from the 25 MHz crystal (board facts F.1, H.1). */
+/* 280 MHz system clock from the 25 MHz crystal (docs/hardware.md#clocks). */
 #ifndef SELFTEST_CLOCK_H
 #define SELFTEST_CLOCK_H
 

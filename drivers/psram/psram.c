@@ -19,7 +19,7 @@
 
 /* Reset and Read ID (0x9F) run before the chip's type is confirmed, so at a
  * slow clock: at most 33 MHz, the lowest 0x9F limit of the supported parts
- * (APS6404L, fact sheet E.2, H.1), and never above the board part's own
+ * (APS6404L; docs/hardware.md#psram, #clocks), and never above the board part's own
  * limit.  A reworked board with marginal wiring still identifies its chip. */
 #define PSRAM_ID_SAFE_CLOCK_HZ 33000000u
 #if defined(PSRAM_READ_ID_MAX_CLOCK_HZ) && PSRAM_READ_ID_MAX_CLOCK_HZ < PSRAM_ID_SAFE_CLOCK_HZ
@@ -280,7 +280,7 @@ static psram_status_t ospi_indirect(const ospi_command_t *cmd, uint32_t address,
     if (rx_len) {
         PSRAM_REG32(PSRAM_OSPI_DLR) = rx_len - 1u;
     }
-    /* start rule (fact sheet B.10): IR starts a command without address,
+    /* start rule (docs/hardware.md#octospi-registers): IR starts a command without address,
      * AR starts one with an address, so AR is written last */
     PSRAM_REG32(PSRAM_OSPI_IR) = cmd->opcode;
     if (cmd->address_lines != PSRAM_OSPI_LINES_NONE) {
@@ -328,7 +328,7 @@ static psram_status_t ospi_configure(uint32_t prescaler, uint32_t csht, uint32_t
 
 static psram_status_t psram_reset_chip(void) {
     /* The chip may still be in QPI mode after an MCU-only reset: send the
-     * reset pair on 4 lines first, then on 1 line (fact sheet E.6). */
+     * reset pair on 4 lines first, then on 1 line (docs/hardware.md#psram). */
     static const uint8_t lines[2] = {PSRAM_OSPI_LINES_4, PSRAM_OSPI_LINES_1};
     for (uint32_t i = 0; i < 2u; i++) {
         ospi_command_t enable = {OP_RESET_ENABLE, lines[i], 0, 0, 0};
@@ -394,7 +394,7 @@ static psram_status_t psram_memory_map(void) {
     PSRAM_REG32(PSRAM_OSPI_WTCR) = 0u;
     PSRAM_REG32(PSRAM_OSPI_WIR) = OP_QUAD_WRITE;
     /* release NCS one idle CLK after each access so the chip can refresh
-     * (a zero timeout never releases it on this IP generation, fact sheet C.2) */
+     * (a zero timeout never releases it on this IP generation, docs/hardware.md#memory-mapped) */
     PSRAM_REG32(PSRAM_OSPI_LPTR) = 1u;
     PSRAM_REG32(PSRAM_OSPI_FCR) = PSRAM_OSPI_FCR_CTOF;
     uint32_t cr = PSRAM_REG32(PSRAM_OSPI_CR) & ~PSRAM_OSPI_CR_FMODE_MASK;
@@ -489,7 +489,7 @@ static psram_status_t psram_bring_up(psram_info_t *info) {
     if (st != PSRAM_OK) {
         return st;
     }
-    /* power-up: 150 us with CE# high before the first command (fact sheet E.6) */
+    /* power-up: 150 us with CE# high before the first command (docs/hardware.md#psram) */
     psram_delay_us(PSRAM_POWER_UP_US);
     st = ospi_configure(plan.id_prescaler, plan.id_csht, plan.id_refresh, plan.devsize, plan.csbound);
     if (st == PSRAM_OK) {

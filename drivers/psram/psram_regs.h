@@ -41,7 +41,7 @@
 #define PSRAM_OSPI_WIR (PSRAM_OCTOSPI_BASE + 0x190u)
 #define PSRAM_OSPI_WABR (PSRAM_OCTOSPI_BASE + 0x1A0u)
 
-/* CR (B.2) */
+/* CR */
 #define PSRAM_OSPI_CR_EN (1u << 0)
 #define PSRAM_OSPI_CR_ABORT (1u << 1)
 #define PSRAM_OSPI_CR_TCEN (1u << 3)
@@ -54,7 +54,7 @@
 #define PSRAM_OSPI_FMODE_AUTO_POLL 2u
 #define PSRAM_OSPI_FMODE_MEMORY_MAPPED 3u
 
-/* DCR1 (B.3); CSHT is 3 bits on the H7A3 (fact sheet I.1) */
+/* DCR1; CSHT is 3 bits on the H7A3 */
 #define PSRAM_OSPI_DCR1_CKMODE (1u << 0)
 #define PSRAM_OSPI_DCR1_FRCK (1u << 1)
 #define PSRAM_OSPI_DCR1_DLYBYP (1u << 3)
@@ -65,15 +65,15 @@
 #define PSRAM_OSPI_DCR1_MTYP_POS 24u
 #define PSRAM_OSPI_MTYP_APMEMORY 2u
 
-/* DCR2 (B.4) */
+/* DCR2 */
 #define PSRAM_OSPI_DCR2_PRESCALER_POS 0u
 #define PSRAM_OSPI_DCR2_PRESCALER_MAX 255u
 
-/* DCR3 (B.5) */
+/* DCR3 */
 #define PSRAM_OSPI_DCR3_CSBOUND_POS 16u
 #define PSRAM_OSPI_DCR3_CSBOUND_MAX 31u
 
-/* SR / FCR (B.6) */
+/* SR / FCR */
 #define PSRAM_OSPI_SR_TEF (1u << 0)
 #define PSRAM_OSPI_SR_TCF (1u << 1)
 #define PSRAM_OSPI_SR_FTF (1u << 2)
@@ -86,7 +86,7 @@
 #define PSRAM_OSPI_FCR_CSMF (1u << 3)
 #define PSRAM_OSPI_FCR_CTOF (1u << 4)
 
-/* CCR / WCCR layout (B.7) */
+/* CCR / WCCR layout */
 #define PSRAM_OSPI_CCR_IMODE_POS 0u
 #define PSRAM_OSPI_CCR_ISIZE_POS 4u
 #define PSRAM_OSPI_CCR_ADMODE_POS 8u
@@ -99,12 +99,12 @@
 #define PSRAM_OSPI_SIZE_8BIT 0u
 #define PSRAM_OSPI_SIZE_24BIT 2u
 
-/* TCR (B.8) */
+/* TCR */
 #define PSRAM_OSPI_TCR_DCYC_POS 0u
 #define PSRAM_OSPI_TCR_DCYC_MAX 31u
 #define PSRAM_OSPI_TCR_SSHIFT (1u << 30)
 
-/* ---- OCTOSPIM, the IO manager (A.3) --------------------------------- */
+/* ---- OCTOSPIM, the IO manager (hardware.md "OCTOSPIM") ------------- */
 #define PSRAM_OSPIM_CR (PSRAM_OCTOSPIM_BASE + 0x00u)
 #define PSRAM_OSPIM_P1CR (PSRAM_OCTOSPIM_BASE + 0x04u)
 #define PSRAM_OSPIM_CR_MUXEN (1u << 0)
@@ -113,7 +113,7 @@
  * reset value of P1CR, so writing it only undoes a foreign configuration. */
 #define PSRAM_OSPIM_P1CR_OSPI1_ON_PORT1 0x03010111u
 
-/* ---- RCC (A.2) --------------------------------------------------------
+/* ---- RCC (hardware.md "Register blocks and clock gates") ------------
  * The H7A3 enable registers are the ones at 0x130+ (what the CMSIS struct
  * compiles to, confirmed by the MicroPython boot trace); the reset registers
  * have a single copy. */
@@ -135,7 +135,7 @@
 #define PSRAM_GPIO_PULL_NONE 0u
 #define PSRAM_GPIO_PULL_UP 1u
 
-/* ---- Cortex-M7 system control space (G.2, G.3) ---------------------- */
+/* ---- Cortex-M7 system control space (hardware.md "Cortex-M7") ------ */
 #define PSRAM_SCB_CCR 0xE000ED14u
 #define PSRAM_SCB_CCR_DC (1u << 16)
 #define PSRAM_SCB_CCSIDR 0xE000ED80u

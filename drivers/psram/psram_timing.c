@@ -103,16 +103,16 @@ psram_timing_status_t psram_timing_mpu_rasr_window(uint32_t size_bytes, uint32_t
      * TEX=000 C=1 B=0: Normal memory, write-through, no write-allocate,
      * non-shareable.  Why this one:
      *  - write-back (TEX=001 C=1 B=1) corrupted data on the reference board
-     *    (memtest16 failures, fact sheet C.3), and the one success report
-     *    (C.3, K-ISSUE1) came after making the region not bufferable;
+     *    (memtest16 failures, docs/hardware.md#field-reports), and the one success report
+     *    (koendv issue #1) came after making the region not bufferable;
      *  - write-through never leaves dirty lines, so aborting memory-mapped
      *    mode or a failing chip cannot lose data sitting in the cache;
      *  - reads stay cached, which the garbage collector's mark phase needs;
      *  - it is also the Cortex-M7 default attribute for 0x80000000-0x9FFFFFFF
-     *    (fact sheet D), so enabling the region changes cacheability only by
+     *    (docs/hardware.md#cortex-m7), so enabling the region changes cacheability only by
      *    removing write-allocate hazards, not by adding new ones;
      *  - S=0: a shareable cacheable region is treated as non-cacheable on M7.
-     * TEX=001 C=1 B=0 is implementation-defined (G.1) and is avoided.
+     * TEX=001 C=1 B=0 is implementation-defined (hardware.md#cortex-m7) and is avoided.
      */
     *rasr = (0u << PSRAM_MPU_RASR_TEX_POS) | PSRAM_MPU_RASR_C |
             (PSRAM_MPU_AP_FULL << PSRAM_MPU_RASR_AP_POS) |
