@@ -169,7 +169,9 @@ def test_build_config_header():
 def test_generate_writes_once_and_keeps_unchanged_files(tmp_path):
     gen = tmp_path / "gen"
     files = build.generate("devebox_h7a3", "split", gen)
-    assert {f.name for f in files} == {"h7psram_board.ld", "psram_board.h", "h7psram_build_config.h"}
+    assert {f.name for f in files} == {"h7psram_board.ld", "psram_board.h", "h7psram_build_config.h",
+                                       "h7psram_flash.mk"}
+    assert "H7PSRAM_FLASH_BASE := 0x08000000\n" in (gen / "h7psram_flash.mk").read_text()
     ld = (gen / "h7psram_board.ld").read_text()
     assert "_gc_blocks_table_start" in ld and "ORIGIN(PSRAM)" in ld
     assert '#define PSRAM_BOARD_NAME                "devebox_h7a3"' in (gen / "psram_board.h").read_text()
