@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "sim"))
 
 from test_octospi_support import bring_up, build_copy_program, make_machine, route_pins, set_copies  # noqa: E402
 
-from h7psram.sim.faults import PsramFaults  # noqa: E402
+from h7psram.sim.psram_faults import PsramFaults  # noqa: E402
 from h7psram.sim.machine import Machine  # noqa: E402
 
 SRAM_A, SRAM_B, WINDOW = 0x24000000, 0x24080000, 0x90000000

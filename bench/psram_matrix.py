@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "tests" / "sim"))
 from test_octospi_support import (bring_up, build_stores_program, make_machine, route_pins,  # noqa: E402
                                   run_stores, set_mpu)
 
-from h7psram.sim.faults import PsramFaults  # noqa: E402
+from h7psram.sim.psram_faults import PsramFaults  # noqa: E402
 
 DOC = REPO / "docs" / "psram-matrix.md"
 BEGIN, END = "<!-- matrix:begin (bench/psram_matrix.py --write) -->", "<!-- matrix:end -->"

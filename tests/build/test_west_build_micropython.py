@@ -132,7 +132,7 @@ def test_broken_placement_fails_and_keeps_the_last_good_firmware(repo, builds):
 def sim_boot(board: str, elf: Path, repo: Path, fault: str | None = None) -> tuple[str, object]:
     """Boot the firmware on the simulator up to the REPL; returns the UART text and machine."""
     sim = pytest.importorskip("h7psram.sim.machine")
-    from h7psram.sim.faults import PsramFaults
+    from h7psram.sim.psram_faults import PsramFaults
 
     m = sim.Machine(boards.load_board(board), uart="none",
                     psram_faults=PsramFaults.from_cli([fault]) if fault else None)

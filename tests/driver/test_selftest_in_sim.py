@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
 
 sim_machine = pytest.importorskip("h7psram.sim.machine", reason="simulator not available")
 from h7psram.boards import load_board  # noqa: E402
-from h7psram.sim.faults import PsramFaults  # noqa: E402
+from h7psram.sim.psram_faults import PsramFaults  # noqa: E402
 
 EID = "spiram eid 0d 5d 52 a2 64 31 91 31"
 

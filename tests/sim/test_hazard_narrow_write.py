@@ -14,7 +14,7 @@ from test_octospi_support import PROGRAM_HEAD, bring_up, build_program, make_mac
 
 from h7psram.boards import load_board
 from h7psram.errors import InputError
-from h7psram.sim.faults import PsramFaults
+from h7psram.sim.psram_faults import PsramFaults
 from h7psram.sim.octospi import Octospi
 from h7psram.sim.store_insn import store_bytes
 

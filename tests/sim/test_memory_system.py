@@ -14,7 +14,7 @@ from test_octospi_support import (bring_up, build_stores_program, make_machine, 
                                   set_mpu)
 
 from h7psram.sim.dcache import LINE, SETS
-from h7psram.sim.faults import PsramFaults
+from h7psram.sim.psram_faults import PsramFaults
 from h7psram.sim.memsys import AxiWrite
 from h7psram.sim.octospi import Octospi
 

@@ -12,7 +12,7 @@ import pytest
 
 from h7psram.boards import load_board
 from h7psram.selftest_build import build_selftest
-from h7psram.sim.faults import PsramFaults
+from h7psram.sim.psram_faults import PsramFaults
 from h7psram.sim.machine import Machine
 from h7psram.sim.octospi import CR, DCR1, DCR3, DCR4, WCCR
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from h7psram.boards import load_board
-from h7psram.sim.faults import PsramFaults
+from h7psram.sim.psram_faults import PsramFaults
 from h7psram.sim.machine import Machine
 from h7psram.sim.octospi import (AR, CCR, CR, DCR1, DCR2, DCR3, DCR4, DLR, DR, FCR, IR, LPTR, SR,
                                  TCR, WCCR, WIR, WTCR, Octospi)

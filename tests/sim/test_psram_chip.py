@@ -5,7 +5,7 @@ import pytest
 
 from h7psram.boards import load_board
 from h7psram.errors import InputError
-from h7psram.sim.faults import PsramFaults
+from h7psram.sim.psram_faults import PsramFaults
 from h7psram.sim.psram import PARTS, Psram, find_part, part_for_board
 
 MHZ = 1_000_000

@@ -7,7 +7,7 @@ import pytest
 from test_octospi_support import bring_up, build_copy_program, make_machine, route_pins, set_copies
 
 from h7psram.errors import InputError
-from h7psram.sim.faults import PsramFaults
+from h7psram.sim.psram_faults import PsramFaults
 from h7psram.boards import load_board
 
 # the OCTOSPI1 memory-mapped window, from the board devicetree

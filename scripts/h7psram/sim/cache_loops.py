@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from unicorn import UC_PROT_ALL, UcError
 
-from .regs import mmio_map_raw
+from .fast_regs import mmio_map_raw
 from .scs import CACHE_OPS
 
 if TYPE_CHECKING:  # pragma: no cover

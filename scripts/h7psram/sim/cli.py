@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     faults = None
     fault_args = list(args.fault) + os.environ.get(ENV_FAULTS, "").split()
     if fault_args:
-        from .faults import PsramFaults
+        from .psram_faults import PsramFaults
         faults = PsramFaults.from_cli(fault_args)
     mode = "pty" if args.pty else "stdio"
     machine = Machine(board, psram_faults=faults, uart=mode, cpu_hz=args.cpu_hz, uart_name=args.uart,

@@ -1,6 +1,6 @@
 """Exception bookkeeping of the ARMv7-M NVIC: pending/active/enabled sets and priorities.
 
-Pure state, no CPU: `core.py` does the stacking; `scs.py` exposes this
+Pure state, no CPU: `exception_frames.py` does the stacking; `scs.py` exposes this
 state through the NVIC and SCB registers. Priority rules follow the ARMv7-M
 architecture reference manual (B1.5.4 "Exception priorities and preemption"):
 lower value wins, only the group-priority field decides preemption, ties

@@ -25,13 +25,13 @@ from unicorn import unicorn_const as UCC
 
 from ..errors import InputError
 from . import exceptions as ex
-from .core import CoreRegs, StackingError, pop_frame, push_frame
+from .exception_frames import CoreRegs, StackingError, pop_frame, push_frame
 from .events import Event, EventQueue
 from .fault_report import FaultReport
 from .mpu import MpuModel
 from .peripheral import Peripheral
 from .cache_loops import CacheLoopRunner
-from .regs import mmio_map_direct, mmio_map_raw
+from .fast_regs import mmio_map_direct, mmio_map_raw
 from .scs import (CACHE_OPS, DACCVIOL, DIVBYZERO, HFSR_FORCED, IACCVIOL, IBUSERR, INVSTATE, NOCP,
                   PRECISERR, IMPRECISERR, SCS_BASE, SCS_SIZE, UNALIGNED, UNDEFINSTR, SystemControlSpace)
 from .uart_io import UartEndpoint

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .faults import PsramFaults
+from .psram_faults import PsramFaults
 from .octospi_hazards import HazardRules
 from .octospi_mm import MemoryMappedPaths
 from .octospi_regs import *  # noqa: F401,F403  (register names are part of this module's API)

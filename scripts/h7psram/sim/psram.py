@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError
-from .faults import PsramFaults
+from .psram_faults import PsramFaults
 
 #: Lines that nobody drives read as ones (the OCTOSPI pads have no pull, and
 #: "chip absent reads 0xFF" is what firmware authors see on boards).

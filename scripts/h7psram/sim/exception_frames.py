@@ -15,7 +15,7 @@ import struct
 
 from unicorn import arm_const as A
 
-from .regs import Reg, RegBatch
+from .fast_regs import Reg, RegBatch
 
 GPRS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
         A.UC_ARM_REG_R12, A.UC_ARM_REG_LR)
@@ -33,7 +33,7 @@ class StackingError(Exception):
 
 
 class CoreRegs:
-    """Preallocated register batches of one engine (see regs.py)."""
+    """Preallocated register batches of one engine (see fast_regs.py)."""
 
     def __init__(self, uc) -> None:
         self.state = RegBatch(uc, _STATE)
