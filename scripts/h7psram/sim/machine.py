@@ -169,7 +169,7 @@ class Machine:
         for region in getattr(self.board, "regions", []):
             if region.kind == "flash":
                 return region.start
-        return 0x08000000
+        return 0                        # no flash node: the Armv7-M reset value of VTOR
 
     def _map_memories(self) -> None:
         mapped: list[tuple[int, int]] = []
