@@ -1,5 +1,5 @@
 """psram_timing.c on the host: every derived register value against the part
-limits it has to respect (hardware facts E.4, H.3, H.5, G.1, G.2)."""
+limits it has to respect (docs/hardware.md#psram, #octospi-registers, #field-reports, #cortex-m7)."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +8,7 @@ from driver_host import call_out
 
 OK, ERR_ZERO, ERR_NOT_POW2, ERR_RANGE = 0, 1, 2, 3
 KERNEL = 140_000_000
-# part -> (tCEM ns, tCPH ns) [facts E.4]; APS extended grade has tCEM 4 us
+# part -> (tCEM ns, tCPH ns) (docs/hardware.md#psram); APS extended grade has tCEM 4 us
 PARTS = {
     "ESP-PSRAM64H": (8000, 50),
     "APS6404L": (8000, 18),
@@ -42,7 +42,7 @@ def test_refresh_keeps_reads_within_tcem(psramlib, prescaler, tcem):
 
 
 def test_refresh_known_values(psramlib):
-    # 70 MHz: 8 us = 560 cycles, 4 us = 280 (facts H.3)
+    # 70 MHz: 8 us = 560 cycles, 4 us = 280 (docs/hardware.md#octospi-registers, DCR4)
     assert call_out(psramlib.psram_timing_refresh, 70_000_000, 8000) == (OK, 554)
     assert call_out(psramlib.psram_timing_refresh, 70_000_000, 4000) == (OK, 274)
     assert call_out(psramlib.psram_timing_refresh, 0, 8000)[0] == ERR_ZERO
@@ -56,14 +56,14 @@ def test_csht_covers_tcph(psramlib, part, prescaler):
     clk = psramlib.psram_timing_clk_hz(KERNEL, prescaler)
     status, csht = call_out(psramlib.psram_timing_csht, clk, tcph)
     assert status == OK
-    assert 0 <= csht <= 7            # 3-bit field on the H7A3 (facts B.3, I.1)
+    assert 0 <= csht <= 7            # 3-bit field on the H7A3 (docs/hardware.md#octospi-registers)
     assert ns(csht + 1, clk) >= tcph  # NCS high for CSHT+1 cycles
     if csht > 0:
         assert ns(csht, clk) < tcph   # the smallest value that works
 
 
 def test_csht_known_values_and_limits(psramlib):
-    # facts H.5: 70 MHz -> ESP/LY 4 cycles (CSHT 3), APS/IPUS 2 cycles (CSHT 1)
+    # docs/hardware.md#field-reports (CSHT from tCPH): 70 MHz -> ESP/LY 4 cycles (CSHT 3), APS/IPUS 2 cycles (CSHT 1)
     assert call_out(psramlib.psram_timing_csht, 70_000_000, 50) == (OK, 3)
     assert call_out(psramlib.psram_timing_csht, 70_000_000, 18) == (OK, 1)
     assert call_out(psramlib.psram_timing_csht, 140_000_000, 100) == (ERR_RANGE, 0xDEADBEEF)
@@ -95,7 +95,7 @@ def test_log2(psramlib):
 
 
 def decode_rasr(word: int) -> dict:
-    """RASR fields by bit position (facts G.2)."""
+    """RASR fields by bit position (docs/hardware.md#cortex-m7)."""
     return {
         "xn": (word >> 28) & 1, "ap": (word >> 24) & 7, "tex": (word >> 19) & 7,
         "s": (word >> 18) & 1, "c": (word >> 17) & 1, "b": (word >> 16) & 1,
@@ -117,7 +117,7 @@ def test_mpu_window_rasr_bits(psramlib):
     assert f["ap"] == 3                               # full access
     assert f["xn"] == 0
     # write-back (TEX1 C1 B1, corrupting on the reference board) and the
-    # implementation-defined TEX1 C1 B0 are both excluded (facts C.3, G.1)
+    # implementation-defined TEX1 C1 B0 are both excluded (docs/hardware.md#cortex-m7, MPU TEX/C/B/S)
     assert (f["tex"], f["c"], f["b"]) not in {(1, 1, 1), (1, 1, 0), (0, 1, 1)}
     assert word == 0x0302002D
 

@@ -29,7 +29,7 @@ class Region:
 
 @dataclass
 class MiniBoard:
-    """The STM32H7A3 memory map (hardware-facts A.1), without a PSRAM model attached; the
+    """The STM32H7A3 memory map (docs/hardware.md#memories), without a PSRAM model attached; the
     peripherals are the SoC tree's (the simulator builds its models from them)."""
 
     name: str = "test_h7a3"

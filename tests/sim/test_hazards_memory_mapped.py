@@ -149,7 +149,7 @@ def test_timeout_counter_isolates_reads_but_not_posted_writes() -> None:
 def test_refresh_bounds_ce_low_time(copy_elf: Path, refresh: int, hazard: bool) -> None:
     m = machine_with(copy_elf)
     drv = bring_up(m, refresh=refresh)
-    drv.memory_mapped(tcen=False)       # NCS stays low between accesses (hardware-facts H.4)
+    drv.memory_mapped(tcen=False)       # NCS stays low between accesses (docs/hardware.md#memory-mapped)
     data = pattern(2048, seed=5)
     back = run_copy(m, copy_elf, 0x10000, data)
     chip = drv.ospi.psram
@@ -167,7 +167,7 @@ def test_refresh_bounds_ce_low_time(copy_elf: Path, refresh: int, hazard: bool) 
 def test_not_bufferable_alone_does_not_bound_posted_write_bursts(
         copy_elf: Path, refresh: int, hazard: bool) -> None:
     m = machine_with(copy_elf)
-    # koendv's set-up (hardware-facts E.9): CSBOUND 10, TCEN with LPTR 1, CSHT 0; REFRESH 0 or from tCEM
+    # koendv's set-up (docs/hardware.md#field-reports): CSBOUND 10, TCEN with LPTR 1, CSHT 0; REFRESH 0 or from tCEM
     drv = bring_up(m, refresh=refresh, csht=0)
     set_mpu_window(m, tex=1, c=0, b=0)           # Normal, not cacheable, not bufferable
     drv.memory_mapped(tcen=True, lptr=1)
@@ -215,7 +215,7 @@ def test_register_change_in_mapped_mode_is_re_evaluated() -> None:
 
 
 def test_sioo_drops_the_instruction_after_the_first_burst() -> None:
-    """SIOO=1 (B.7): the chips have no continuous-read mode, so the second command is garbage."""
+    """SIOO=1 (docs/hardware.md#octospi-registers): the chips have no continuous-read mode, so the second command is garbage."""
     m = make_machine()
     drv = bring_up(m)
     drv.qpi_write(0x40, b"\x11\x22\x33\x44\x55\x66\x77\x88")

@@ -90,7 +90,7 @@ def test_ar_beyond_devsize_sets_tef() -> None:
 def test_clock_follows_prescaler_and_rcc_kernel_clock() -> None:
     m = make_machine()
     drv = bring_up(m, prescaler=1)
-    assert drv.ospi.clk_hz() == 70_000_000        # HCLK 140 MHz / 2 (hardware-facts H.1)
+    assert drv.ospi.clk_hz() == 70_000_000        # HCLK 140 MHz / 2 (docs/hardware.md#clocks)
     drv.w(DCR2, 4)
     assert drv.ospi.clk_hz() == 28_000_000
 
@@ -147,7 +147,7 @@ def test_memory_mapped_fast_path_maps_the_array_itself() -> None:
     assert m.read_memory(WINDOW_BASE + 0x2000, 8) == b"indirect"
     m.write_memory(WINDOW_BASE + 0x10, b"mapped")
     assert drv.ospi.psram.array[0x10:0x16] == b"mapped"
-    assert drv.r(SR) & BUSY                       # B.6: BUSY stays set in memory-mapped mode
+    assert drv.r(SR) & BUSY                       # docs/hardware.md#octospi-registers: BUSY stays set in memory-mapped mode
     drv.leave_memory_mapped()
     assert drv.ospi.mapped is None
     assert drv.qpi_read(0x10, 6) == b"mapped"
@@ -176,7 +176,7 @@ def test_wrong_read_command_in_memory_mapped_mode_reads_garbage() -> None:
 
 
 def test_spi_mode_1_4_4_map_is_also_safe() -> None:
-    """hardware-facts H.6 alternative: stay in SPI, 1-line instruction, 0xEB / 0x38."""
+    """docs/hardware.md#psram commands, the alternative: stay in SPI, 1-line instruction, 0xEB / 0x38."""
     m = make_machine()
     drv = bring_up(m, qpi=False)
     drv.wait_not_busy()
@@ -193,12 +193,12 @@ def test_spi_mode_1_4_4_map_is_also_safe() -> None:
 def test_driver_probe_in_wrong_mode_is_rejected_by_the_chip() -> None:
     m = make_machine()
     drv: RegisterDriver = bring_up(m)
-    assert drv.read_id() == b"\xff" * 8           # read ID is SPI-only (E.8)
+    assert drv.read_id() == b"\xff" * 8           # read ID is SPI-only (docs/hardware.md#psram)
     assert drv.ospi.psram.violation_counts["mode"] >= 1
 
 
 def test_abort_in_memory_mapped_mode_clears_busy() -> None:
-    """B.6: BUSY stays 1 in memory-mapped mode *until an abort*; a HAL-style driver
+    """docs/hardware.md#octospi-registers: BUSY stays 1 in memory-mapped mode *until an abort*; a HAL-style driver
     aborts and then polls BUSY=0 with FMODE still 11."""
     m = make_machine()
     drv = bring_up(m)

@@ -22,7 +22,7 @@ from h7psram.sim.octospi import (AR, CCR, CR, DCR1, DCR2, DCR3, DCR4, DLR, DR, F
 
 GPIO_MODER, GPIO_AFRL, GPIO_AFRH = 0x00, 0x20, 0x24
 
-# CCR line codes (B.7)
+# CCR line codes (docs/hardware.md#octospi-registers)
 L1, L4 = 1, 3
 ADSIZE_24 = 2 << 12
 DQSE = 1 << 29
@@ -84,7 +84,7 @@ class RegisterDriver:
 
     def init(self, *, prescaler: int = 1, csbound: int = 10, refresh: int = 500, csht: int = 3,
              devsize: int = 22) -> None:
-        """HAL_OSPI_Init order (B.10): DCR1..4, CR.FTHRES, PRESCALER, then EN."""
+        """HAL_OSPI_Init order (docs/hardware.md#octospi-registers): DCR1..4, CR.FTHRES, PRESCALER, then EN."""
         self.w(DCR1, (devsize << 16) | (csht << 8) | (1 << 3) | (2 << 24))
         self.w(DCR3, csbound << 16)
         self.w(DCR4, refresh)
@@ -97,7 +97,7 @@ class RegisterDriver:
         self.w(CR, (self.r(CR) & ~(3 << 28)) | (fmode << 28))
 
     def command(self, instr: int, *, lines: int | None = None) -> None:
-        """Instruction only: IR write starts it (B.10)."""
+        """Instruction only: IR write starts it (docs/hardware.md#octospi-registers)."""
         il = lines if lines is not None else (L4 if self.qpi else L1)
         self.wait_not_busy()
         self._mode(FM_WRITE)
@@ -151,9 +151,9 @@ class RegisterDriver:
         assert self.r(SR) & TCF
         self.w(FCR, TCF)
 
-    # -- the PSRAM sequences (hardware-facts E.6-E.9) ------------------------------------
+    # -- the PSRAM sequences (docs/hardware.md#psram) ------------------------------------
     def reset_chip(self) -> None:
-        for lines in (L4, L1):        # unknown mode: QPI reset first, then SPI (E.6)
+        for lines in (L4, L1):        # unknown mode: QPI reset first, then SPI (docs/hardware.md#psram)
             self.command(0x66, lines=lines)
             self.command(0x99, lines=lines)
         self.qpi = False
@@ -173,7 +173,7 @@ class RegisterDriver:
 
     def memory_mapped(self, *, read_dummy: int = 6, read_instr: int = 0xEB, dqse: bool = True,
                       tcen: bool = True, lptr: int = 1) -> None:
-        """QPI 4-4-4 map (hardware-facts H.6): read 0xEB/6 dummies, write 0x38 with DQSE."""
+        """QPI 4-4-4 map (docs/hardware.md#psram, #dqse): read 0xEB/6 dummies, write 0x38 with DQSE."""
         self.wait_not_busy()
         self.w(CCR, ccr(L4, L4, L4))
         self.w(TCR, read_dummy)

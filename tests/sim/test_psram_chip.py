@@ -1,4 +1,4 @@
-"""The PSRAM chip model on its own: commands as wire-level transactions (hardware-facts E)."""
+"""The PSRAM chip model on its own: commands as wire-level transactions (docs/hardware.md#psram)."""
 from __future__ import annotations
 
 import pytest
