@@ -19,11 +19,18 @@ def test_every_devicetree_board_has_a_folder_and_back():
     assert build.known_boards() == sorted(BOARDS)
 
 
+def hal_conf(repo, name):
+    """The HAL configuration the board's build includes: its own, else the shared one."""
+    own = repo / "boards" / name / "stm32h7xx_hal_conf.h"
+    return own if own.is_file() else repo / "boards" / "common" / "stm32h7xx_hal_conf.h"
+
+
 @pytest.mark.parametrize("name", BOARDS)
 def test_folder_has_the_files_micropython_needs(repo, name):
     folder = repo / "boards" / name
-    for f in ("mpconfigboard.h", "mpconfigboard.mk", "pins.csv", "stm32h7xx_hal_conf.h"):
+    for f in ("mpconfigboard.h", "mpconfigboard.mk", "pins.csv"):
         assert (folder / f).is_file(), f"{folder / f} missing"
+    assert hal_conf(repo, name).is_file()
     mk = (folder / "mpconfigboard.mk").read_text()
     assert re.search(r"^MCU_SERIES\s*=\s*h7$", mk, re.M)
     assert re.search(r"^CMSIS_MCU\s*=\s*STM32H7A3xx$", mk, re.M)
@@ -82,7 +89,7 @@ def test_repl_uart_and_led_match_the_devicetree(repo, name):
 def test_clocks_match_the_devicetree(repo, name):
     board = boards.load_board(name)
     m = board_macros(repo, name)
-    hal = defines(repo / "boards" / name / "stm32h7xx_hal_conf.h")
+    hal = defines(hal_conf(repo, name))
     assert int(unparen(hal["HSE_VALUE"])) == board.hse_hz
     for f in "MNPQR":
         assert int(unparen(m[f"MICROPY_HW_CLK_PLL{f}"])) == getattr(board.pll1, f.lower()), f"PLL1{f}"
